@@ -1,0 +1,43 @@
+// Datasets as the training loop and the tools see them.
+import type { DataSpec } from './spec.js';
+
+/** Raw rows of one split. Images: x in [0,1] (pixel/255), NHWC row-major. Tables/toys: raw reals. */
+export interface Split {
+  n: number;
+  x: Float32Array;
+  y?: Int32Array;
+}
+
+/** Serializable description of a dataset + its preprocessing, stored in checkpoints to rebuild it. */
+export interface DatasetConfig {
+  name: string;
+  options: Record<string, unknown>;
+  /** statistics fitted on the training split (e.g. CSV standardization), restored from checkpoints */
+  stats?: Record<string, unknown>;
+}
+
+export interface Dataset {
+  name: string;
+  /** the data as the model sees it, after `prepare` */
+  spec: DataSpec;
+  train: Split;
+  test: Split;
+  /** column names for tables */
+  columns?: string[];
+  /**
+   * Map raw rows to what the model sees for one epoch (e.g. dynamic binarization, dequantization,
+   * standardization). Deterministic given (split, epoch, seed); the test split ignores epoch so it is
+   * the same every time.
+   */
+  prepare(x: Float32Array, ctx: { split: 'train' | 'test'; epoch: number; seed: number; offset: number }): Float32Array;
+  /** model-space values -> displayable values (images in [0,1], tables in original units) */
+  toDisplay(x: Float32Array): Float32Array;
+  describe(): DatasetConfig;
+}
+
+export interface RawBatch {
+  /** model-space values, n * prod(spec.shape) */
+  x: Float32Array;
+  y?: Int32Array;
+  n: number;
+}
