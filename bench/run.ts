@@ -1,0 +1,422 @@
+// `npm run bench`: every workload on every tfjs backend (one child process each, bench/worker.ts) and on
+// PyTorch (bench/reference.py), in one run, as one markdown table. See docs/bench.md.
+//   node dist/bench/run.js [--workloads W1,W2,G,add] [--backends torch,wasm] [--steps N] [--warmup K]
+//                          [--slow-steps N] [--quick] [--blas openmp|system] [--out runs/bench-latest.md]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../src/core/model.js';
+import { ROOT, torchAddonBuilt, type WorkerResult } from './worker.js';
+import { WORKLOADS, G_NOT_AVAILABLE } from './workloads.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ALL_WORKLOADS = ['W1', 'W2', 'G', 'add'];
+const ALL_BACKENDS = ['torch', 'wasm', 'cpu'];
+const ROW_LABEL: Record<string, string> = {
+  W1: 'W1 MLP VAE step (ms)',
+  W2: 'W2 conv step (ms)',
+  G: 'G Glow step (ms)',
+  add: 'per-op small add (µs)',
+};
+/** relative tolerance for the step-1/step-2 loss agreement check */
+const LOSS_RTOL = 1e-3;
+/** conv training on the JS/wasm backends takes tens of seconds per step: fewer steps there */
+const SLOW = (backend: string, workload: string) =>
+  workload === 'W2' && (backend === 'wasm' || backend === 'cpu');
+
+interface Options {
+  workloads: string[];
+  backends: string[];
+  steps: number;
+  warmup: number;
+  slowSteps: number;
+  slowWarmup: number;
+  quick: boolean;
+  out: string;
+  /** 'openmp': put the OpenMP OpenBLAS first on LD_LIBRARY_PATH for torch and PyTorch; 'system': leave as is */
+  blas: 'openmp' | 'system';
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    workloads: ALL_WORKLOADS,
+    backends: ['torch', 'wasm'],
+    steps: 20,
+    warmup: 3,
+    slowSteps: 2,
+    slowWarmup: 1,
+    quick: false,
+    out: path.join(ROOT, 'runs', 'bench-latest.md'),
+    blas: 'openmp',
+  };
+  let steps: number | undefined;
+  let warmup: number | undefined;
+  let slowSteps: number | undefined;
+  const int = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < min)
+      throw new UserError(`${flag} needs an integer >= ${min}`);
+    return n;
+  };
+  const list = (flag: string, v: string | undefined, allowed: string[]): string[] => {
+    const xs = (v ?? '').split(',').filter((s) => s.length > 0);
+    const bad = xs.filter((x) => !allowed.includes(x));
+    if (xs.length === 0 || bad.length > 0)
+      throw new UserError(`${flag}: unknown '${bad.join(',')}' (choose from ${allowed.join(',')})`);
+    return xs;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') o.quick = true;
+    else if (a === '--workloads') o.workloads = list(a, argv[++i], ALL_WORKLOADS);
+    else if (a === '--backends') o.backends = list(a, argv[++i], ALL_BACKENDS);
+    else if (a === '--steps') steps = int(a, argv[++i], 1);
+    else if (a === '--warmup') warmup = int(a, argv[++i], 0);
+    else if (a === '--slow-steps') slowSteps = int(a, argv[++i], 1);
+    else if (a === '--out') o.out = path.resolve(argv[++i] ?? '');
+    else if (a === '--blas') {
+      const v = argv[++i];
+      if (v !== 'openmp' && v !== 'system') throw new UserError('--blas needs openmp or system');
+      o.blas = v;
+    } else if (a === '--help' || a === '-h') {
+      process.stdout.write(
+        'usage: node dist/bench/run.js [--workloads W1,W2,G,add] [--backends torch,wasm[,cpu]] [--steps N]\n' +
+          '       [--warmup K] [--slow-steps N] [--quick] [--blas openmp|system] [--out FILE]   (see docs/bench.md)\n',
+      );
+      process.exit(0);
+    } else throw new UserError(`unknown flag '${a}' (try --help)`);
+  }
+  if (o.quick) {
+    o.steps = 5;
+    o.warmup = 1;
+    o.slowSteps = 1;
+  }
+  o.steps = steps ?? o.steps;
+  o.warmup = warmup ?? o.warmup;
+  o.slowSteps = slowSteps ?? o.slowSteps;
+  return o;
+}
+
+/** Run a command, return its stdout's last JSON line (stderr is kept for error messages). */
+function runJson(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ json: unknown; error?: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ json: null, error: e.message });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = out
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
+      if (line) {
+        try {
+          resolve({ json: JSON.parse(line) });
+          return;
+        } catch {
+          /* fall through */
+        }
+      }
+      const tail = err.trim().split('\n').slice(-3).join(' | ');
+      resolve({ json: null, error: `exit ${code ?? signal}: ${tail || 'no output'}` });
+    });
+  });
+}
+
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+async function runWorker(backend: string, workload: string, o: Options): Promise<WorkerResult> {
+  if (workload === 'G') return { backend, workload, status: 'n/a', note: G_NOT_AVAILABLE };
+  if (backend === 'torch' && !torchAddonBuilt())
+    return { backend, workload, status: 'n/a', note: 'n/a (addon not built)' };
+  const slow = SLOW(backend, workload);
+  const steps = slow ? o.slowSteps : o.steps;
+  const warmup = slow ? Math.min(o.warmup, o.slowWarmup) : o.warmup;
+  const args = [path.join(HERE, 'worker.js'), '--backend', backend, '--workload', workload];
+  args.push('--steps', String(steps), '--warmup', String(warmup));
+  if (backend === 'wasm' && workload === 'W2') args.push('--shim');
+  log(`${backend} ${workload}: ${warmup} warm-up + ${steps} steps ...`);
+  const t0 = Date.now();
+  const env = backend === 'torch' ? blasEnv(o) : process.env;
+  const { json, error } = await runJson(process.execPath, args, 60 * 60 * 1000, env);
+  const r = (json as WorkerResult | null) ?? { backend, workload, status: 'error', note: error };
+  log(
+    `${backend} ${workload}: ${r.status === 'ok' ? fmt(r.median!) + ' ' + r.unit : r.note} (${Date.now() - t0} ms)`,
+  );
+  return r;
+}
+
+interface PyOut {
+  torch: string;
+  threads: number;
+  numpy: string;
+  blas: string[];
+  results: Record<string, WorkerResult>;
+}
+
+async function runPython(o: Options): Promise<PyOut | string> {
+  const ws = o.workloads;
+  if (ws.length === 0) return 'no workloads';
+  const args = [path.join(ROOT, 'bench', 'reference.py'), '--workloads', ws.join(',')];
+  args.push('--steps', String(o.steps), '--warmup', String(o.warmup));
+  log(`PyTorch ${ws.join(',')}: ${o.warmup} warm-up + ${o.steps} steps ...`);
+  const { json, error } = await runJson('/usr/bin/python3', args, 60 * 60 * 1000, blasEnv(o));
+  return (json as PyOut | null) ?? `n/a (python: ${error})`;
+}
+
+function fmt(x: number): string {
+  if (x >= 100) return x.toFixed(0);
+  if (x >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+function sh(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+function machineLine(): string {
+  let model = os.cpus()[0]?.model ?? '?';
+  try {
+    const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) model = m[1]!.trim();
+  } catch {
+    /* not Linux */
+  }
+  const load = os.loadavg()[0]!;
+  const cores = os.availableParallelism();
+  const busy =
+    load > 0.5 * cores ? ` — WARNING: machine busy (load ${load.toFixed(1)}), timings are noisy` : '';
+  return `${cores} cores, ${model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load avg ${load.toFixed(2)}${busy}`;
+}
+
+const OPENMP_DIR = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+
+function blasAlternative(): string {
+  const q = sh('update-alternatives', ['--query', 'libblas.so.3-x86_64-linux-gnu']);
+  return /^Value:\s*(.*)$/m.exec(q)?.[1] ?? 'unknown';
+}
+
+/**
+ * Environment for the libtorch users (torch worker, PyTorch). With --blas openmp (default) and the OpenMP
+ * OpenBLAS installed but not selected by update-alternatives, put its directory first on LD_LIBRARY_PATH so
+ * both load it (DEVELOPERS.md: libopenblas0-openmp is required for fast matmuls).
+ */
+function blasEnv(o: Options): NodeJS.ProcessEnv {
+  if (
+    o.blas !== 'openmp' ||
+    blasAlternative().includes('openmp') ||
+    !existsSync(path.join(OPENMP_DIR, 'libblas.so.3'))
+  )
+    return process.env;
+  const prev = process.env.LD_LIBRARY_PATH;
+  return { ...process.env, LD_LIBRARY_PATH: prev ? `${OPENMP_DIR}:${prev}` : OPENMP_DIR };
+}
+
+/** Which BLAS is selected and which each libtorch user actually loaded; a warning when OpenMP OpenBLAS is absent. */
+function blasLine(
+  o: Options,
+  py: PyOut | string,
+  results: WorkerResult[],
+): { line: string; warning?: string } {
+  const value = blasAlternative();
+  const openmp = sh('dpkg-query', ['-W', '-f=${Status}', 'libopenblas0-openmp']).includes(
+    'install ok installed',
+  );
+  const forced = blasEnv(o) !== process.env;
+  const torchBlas = results.find((r) => r.backend === 'torch' && r.status === 'ok')?.info?.blas as
+    string[] | undefined;
+  const loaded = [
+    typeof py === 'string' ? '' : `PyTorch loaded ${py.blas.join(', ') || '?'}`,
+    torchBlas ? `torch backend loaded ${torchBlas.join(', ') || 'no BLAS'}` : '',
+  ].filter((x) => x);
+  const line =
+    `libblas.so.3 -> ${value}; libopenblas0-openmp ${openmp ? 'installed' : 'NOT installed'}` +
+    (forced ? `; torch and PyTorch run with LD_LIBRARY_PATH=${OPENMP_DIR} (--blas system to disable)` : '') +
+    (loaded.length ? `; ${loaded.join('; ')}` : '');
+  if (!openmp)
+    return {
+      line,
+      warning:
+        'libopenblas0-openmp is not installed (apt-get install libopenblas0-openmp): matmuls will be slow',
+    };
+  if (!value.includes('openmp') && !forced)
+    return {
+      line,
+      warning:
+        'libblas.so.3 does not point to the OpenMP OpenBLAS; select it with: update-alternatives --set ' +
+        `libblas.so.3-x86_64-linux-gnu ${OPENMP_DIR}/libblas.so.3`,
+    };
+  return { line };
+}
+
+function versionsLine(py: PyOut | string, results: WorkerResult[]): string {
+  const pkg = (name: string) => {
+    try {
+      return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as any)
+        .version as string;
+    } catch {
+      return '?';
+    }
+  };
+  const wasmInfo = results.find((r) => r.backend === 'wasm' && r.info)?.info;
+  const wasmNote = wasmInfo ? ` (SIMD ${wasmInfo.simd ? 'on' : 'off'}, ${wasmInfo.threads} thread(s))` : '';
+  const libtorch = process.env.LIBTORCH
+    ? `LIBTORCH=${process.env.LIBTORCH}`
+    : sh('dpkg-query', ['-W', '-f=${Version}', 'libtorch-dev']) || 'not installed';
+  const pyv = typeof py === 'string' ? 'n/a' : `${py.torch} (${py.threads} threads, numpy ${py.numpy})`;
+  return (
+    `node ${process.version}; tfjs-core ${pkg('@tensorflow/tfjs-core')}; tfjs-backend-wasm ` +
+    `${pkg('@tensorflow/tfjs-backend-wasm')}${wasmNote}; libtorch (torch backend) ${libtorch}; PyTorch ${pyv}`
+  );
+}
+
+function relDiff(a: number, b: number): number {
+  return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const t0 = Date.now();
+  // sequentially: one process at a time so runs do not compete for cores
+  const results: WorkerResult[] = [];
+  for (const w of o.workloads) for (const b of o.backends) results.push(await runWorker(b, w, o));
+  const py = await runPython(o);
+  const get = (b: string, w: string) => results.find((r) => r.backend === b && r.workload === w);
+  const pyGet = (w: string): WorkerResult | undefined =>
+    typeof py === 'string' ? { backend: 'pytorch', workload: w, status: 'n/a', note: py } : py.results[w];
+
+  // the table
+  const warnings: string[] = [];
+  const footnotes = new Set<string>();
+  const head = ['workload', ...o.backends.flatMap((b) => [`${b}`, `${b} ×PyTorch`]), 'PyTorch'];
+  const rows: string[][] = [];
+  for (const w of o.workloads) {
+    const ref = pyGet(w);
+    const refOk = ref?.status === 'ok' ? ref.median! : undefined;
+    const row = [ROW_LABEL[w] ?? w];
+    for (const b of o.backends) {
+      const r = get(b, w);
+      if (!r || r.status !== 'ok') {
+        row.push(r?.note ?? 'n/a', '');
+        continue;
+      }
+      let cell = fmt(r.median!);
+      if (b === 'wasm' && w === 'W2' && r.info?.shimmed) {
+        cell += ' †';
+        footnotes.add(
+          '† tfjs-backend-wasm has no Conv2DBackpropFilter kernel (the plain run fails with "Kernel ' +
+            "'Conv2DBackpropFilter' not registered for backend 'wasm'\"); the bench registers a shim that runs " +
+            "wasm's own Conv3DBackpropFilterV2 on depth-1 views, so all arithmetic stays in wasm.",
+        );
+      }
+      if (SLOW(b, w)) {
+        cell += ' ‡';
+        footnotes.add(
+          `‡ median of ${o.slowSteps} step(s) after ${Math.min(o.warmup, o.slowWarmup)} warm-up (tens of seconds per step on this backend).`,
+        );
+      }
+      row.push(cell, refOk ? `${(r.median! / refOk).toFixed(2)}×` : '');
+    }
+    row.push(ref?.status === 'ok' ? fmt(ref.median!) : (ref?.note ?? 'n/a'));
+    rows.push(row);
+  }
+  const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+
+  // correctness: same seeds and same initial weights everywhere, so step-1/step-2 losses must agree
+  const checks: string[] = [];
+  for (const w of o.workloads.filter((x) => x === 'W1' || x === 'W2')) {
+    const have: [string, number[]][] = [];
+    for (const b of o.backends) {
+      const r = get(b, w);
+      if (r?.status === 'ok' && r.losses) have.push([b, r.losses]);
+    }
+    const ref = pyGet(w);
+    if (ref?.status === 'ok' && ref.losses) have.push(['PyTorch', ref.losses]);
+    if (have.length < 2) continue;
+    const parts = have.map(([b, l]) => `${b} ${l.map((v) => v.toPrecision(7)).join(', ')}`);
+    let ok = true;
+    for (let i = 1; i < have.length; i++)
+      for (let s = 0; s < Math.min(have[0]![1].length, have[i]![1].length); s++) {
+        const d = relDiff(have[0]![1][s]!, have[i]![1][s]!);
+        if (d > LOSS_RTOL) {
+          ok = false;
+          warnings.push(
+            `${w}: step-${s + 1} loss of ${have[i]![0]} differs from ${have[0]![0]} by ${d.toExponential(1)} (relative)`,
+          );
+        }
+      }
+    checks.push(
+      `${w} step-1, step-2 losses: ${parts.join(' | ')} — ${ok ? 'agree' : 'DISAGREE'} (rtol ${LOSS_RTOL})`,
+    );
+  }
+  const torchW = results.filter((r) => r.backend === 'torch' && r.status === 'ok');
+  if (o.backends.includes('torch') && torchW.length === 0)
+    warnings.push(
+      'torch backend not measured: ' + (results.find((r) => r.backend === 'torch')?.note ?? 'n/a'),
+    );
+  for (const r of results)
+    if (r.status === 'ok' && r.tensorLeak)
+      warnings.push(`${r.backend} ${r.workload}: ${r.tensorLeak} tensors leaked per run`);
+  for (const r of results)
+    if (r.status === 'error') warnings.push(`${r.backend} ${r.workload} failed: ${r.note}`);
+
+  const blas = blasLine(o, py, results);
+  if (blas.warning) warnings.push(blas.warning);
+  const stepsNote =
+    `median time per training step (forward, backward, Adam update, loss read back) over ${o.steps} steps ` +
+    `after ${o.warmup} warm-up; ×PyTorch = backend time / PyTorch time (lower is faster)`;
+  const md = [
+    `# genmodels backend benchmark — ${new Date().toISOString()}`,
+    '',
+    `- machine: ${machineLine()}`,
+    `- versions: ${versionsLine(py, results)}`,
+    `- BLAS: ${blas.line}`,
+    `- ${stepsNote}`,
+    `- workloads: ${Object.entries(WORKLOADS)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('; ')}`,
+    '',
+    table,
+    '',
+    ...[...footnotes].map((f) => f + '  '),
+    ...(checks.length
+      ? ['', 'Loss check (identical initial weights, data and noise on every engine):', '']
+      : []),
+    ...checks.map((c) => `- ${c}`),
+    ...(warnings.length ? ['', ...warnings.map((w) => `**WARNING**: ${w}  `)] : []),
+    '',
+    `(bench took ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    '',
+  ].join('\n');
+  process.stdout.write('\n' + md);
+  mkdirSync(path.dirname(o.out), { recursive: true });
+  writeFileSync(o.out + '.tmp', md);
+  renameSync(o.out + '.tmp', o.out);
+  const raw = { options: o, results, pytorch: py };
+  writeFileSync(o.out.replace(/\.md$/, '') + '.json', JSON.stringify(raw, null, 1) + '\n');
+  log(`wrote ${path.relative(process.cwd(), o.out)} (+ .json)`);
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof UserError) {
+    process.stderr.write(`bench: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+});

@@ -1,0 +1,184 @@
+// Benchmark workloads: one training step each, written once in tfjs-core and run unchanged on every backend.
+// bench/reference.py builds the same networks in PyTorch from the same numbers: every initial weight, the
+// data batch and the VAE noise come from the project's counter-based Rng (src/core/rng.ts), which reference.py
+// re-implements bit for bit, so step-1 and step-2 losses are comparable across tfjs backends and PyTorch.
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../src/core/rng.js';
+
+export type WorkloadName = 'W1' | 'W2' | 'G';
+
+export const WORKLOADS: Record<WorkloadName, string> = {
+  W1: 'MLP VAE step (batch 128, 784-512-{32,32} / 32-512-784, Adam)',
+  W2: 'conv step (batch 64, 28x28x1, 3x conv3x3 64ch + conv1x1, Adam)',
+  G: 'Glow training step',
+};
+
+/** Adam as in the PyTorch reference: lr 1e-3, betas (0.9, 0.999), eps 1e-8. */
+export const ADAM = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/** Seeds shared with reference.py: data batch, VAE noise, and parameter i uses PARAM_SEED + i. */
+export const DATA_SEED = 1;
+export const EPS_SEED = 2;
+export const PARAM_SEED = 1000;
+
+/** n values uniform in [0, 1) from Rng(seed), counter 0. */
+export function uniforms(seed: number, n: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.next();
+  return out;
+}
+
+/** n standard normals from Rng(seed) (Box-Muller, two draws each). */
+export function normals(seed: number, n: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.normal();
+  return out;
+}
+
+/** A {0,1} batch: u < 0.5 -> 1. */
+export function binaryData(shape: number[]): tf.Tensor {
+  const u = uniforms(
+    DATA_SEED,
+    shape.reduce((a, b) => a * b, 1),
+  );
+  return tf.tensor(
+    u.map((v) => (v < 0.5 ? 1 : 0)),
+    shape,
+  );
+}
+
+/** PyTorch's default Linear/Conv init range: U(-1/sqrt(fanIn), 1/sqrt(fanIn)), for weights and biases. */
+function param(index: number, shape: number[], fanIn: number, name: string): tf.Variable {
+  const bound = 1 / Math.sqrt(fanIn);
+  const u = uniforms(
+    PARAM_SEED + index,
+    shape.reduce((a, b) => a * b, 1),
+  );
+  return tf.variable(
+    tf.tensor(
+      u.map((v) => (2 * v - 1) * bound),
+      shape,
+    ),
+    true,
+    name,
+  );
+}
+
+/** One benchmarkable training step. */
+export interface Workload {
+  name: WorkloadName;
+  /** one Adam step; returns the loss before the update (caller disposes) */
+  step(): tf.Scalar;
+  dispose(): void;
+}
+
+/** Sigmoid cross-entropy with logits, elementwise: max(l,0) - l*x + log(1 + exp(-|l|)). */
+function sigmoidCE(logits: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return tf.add(tf.sub(tf.relu(logits), tf.mul(logits, x)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
+}
+
+function makeStep(vars: tf.Variable[], lossFn: () => tf.Scalar): () => tf.Scalar {
+  const opt = tf.train.adam(ADAM.lr, ADAM.beta1, ADAM.beta2, ADAM.eps);
+  return () =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(lossFn, vars);
+      opt.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
+      return value;
+    });
+}
+
+/**
+ * W1: a VAE step (Kingma & Welling 2014). Encoder 784-512-relu, heads mu, logVar (512->32);
+ * z = mu + exp(logVar/2) * eps; decoder 32-512-relu-784 logits.
+ * loss = mean_batch [ sum_d BCE(logits, x) + KL(N(mu, exp(logVar)) || N(0, I)) ],
+ * KL = -1/2 sum (1 + logVar - mu^2 - exp(logVar))   (Kingma & Welling 2014, Appendix B).
+ * eps is drawn once from Rng(EPS_SEED) and reused every step (identical in reference.py).
+ */
+export function makeW1(): Workload {
+  const B = 128,
+    D = 784,
+    H = 512,
+    Z = 32;
+  const x = binaryData([B, D]);
+  const eps = tf.tensor2d(normals(EPS_SEED, B * Z), [B, Z]);
+  let i = 0;
+  const enc1W = param(i++, [D, H], D, 'enc1.W');
+  const enc1b = param(i++, [H], D, 'enc1.b');
+  const muW = param(i++, [H, Z], H, 'mu.W');
+  const mub = param(i++, [Z], H, 'mu.b');
+  const lvW = param(i++, [H, Z], H, 'logVar.W');
+  const lvb = param(i++, [Z], H, 'logVar.b');
+  const dec1W = param(i++, [Z, H], Z, 'dec1.W');
+  const dec1b = param(i++, [H], Z, 'dec1.b');
+  const dec2W = param(i++, [H, D], H, 'dec2.W');
+  const dec2b = param(i++, [D], H, 'dec2.b');
+  const vars = [enc1W, enc1b, muW, mub, lvW, lvb, dec1W, dec1b, dec2W, dec2b];
+
+  const loss = (): tf.Scalar => {
+    const h = tf.relu(tf.add(tf.matMul(x, enc1W), enc1b));
+    const mu = tf.add(tf.matMul(h, muW), mub);
+    const logVar = tf.add(tf.matMul(h, lvW), lvb);
+    const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps));
+    const hd = tf.relu(tf.add(tf.matMul(z, dec1W), dec1b));
+    const logits = tf.add(tf.matMul(hd, dec2W), dec2b);
+    const nll = tf.sum(sigmoidCE(logits, x), 1);
+    const kl = tf.mul(tf.sum(tf.sub(tf.sub(tf.add(1, logVar), tf.square(mu)), tf.exp(logVar)), 1), -0.5);
+    return tf.mean(tf.add(nll, kl)) as tf.Scalar;
+  };
+  return {
+    name: 'W1',
+    step: makeStep(vars, loss),
+    dispose: () => tf.dispose([x, eps, ...vars]),
+  };
+}
+
+/**
+ * W2: a convolutional step. NHWC input 64x28x28x1 in {0,1}; conv3x3 1->64 relu, conv3x3 64->64 relu,
+ * conv3x3 64->64 relu (padding same), conv1x1 64->1 logits; loss = mean sigmoid cross-entropy vs the input.
+ */
+export function makeW2(): Workload {
+  const B = 64,
+    S = 28,
+    C = 64;
+  const x = binaryData([B, S, S, 1]);
+  let i = 0;
+  const w1 = param(i++, [3, 3, 1, C], 9, 'conv1.W');
+  const b1 = param(i++, [C], 9, 'conv1.b');
+  const w2 = param(i++, [3, 3, C, C], 9 * C, 'conv2.W');
+  const b2 = param(i++, [C], 9 * C, 'conv2.b');
+  const w3 = param(i++, [3, 3, C, C], 9 * C, 'conv3.W');
+  const b3 = param(i++, [C], 9 * C, 'conv3.b');
+  const w4 = param(i++, [1, 1, C, 1], C, 'conv4.W');
+  const b4 = param(i++, [1], C, 'conv4.b');
+  const vars = [w1, b1, w2, b2, w3, b3, w4, b4];
+
+  const conv = (h: tf.Tensor4D, w: tf.Variable, b: tf.Variable): tf.Tensor4D =>
+    tf.add(tf.conv2d(h, w as tf.Tensor4D, 1, 'same'), b);
+  const loss = (): tf.Scalar => {
+    const h1 = tf.relu(conv(x as tf.Tensor4D, w1, b1));
+    const h2 = tf.relu(conv(h1, w2, b2));
+    const h3 = tf.relu(conv(h2, w3, b3));
+    const logits = conv(h3, w4, b4);
+    return tf.mean(sigmoidCE(logits, x)) as tf.Scalar;
+  };
+  return {
+    name: 'W2',
+    step: makeStep(vars, loss),
+    dispose: () => tf.dispose([x, ...vars]),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SLOT G: Glow training step. Fill this in once src/families/flows/ has Glow (actnorm, invertible 1x1 conv,
+// affine coupling, multi-scale) and reference.py has the matching PyTorch model. Until then the bench prints
+// 'n/a (flows not implemented yet)'. Do not put a stand-in here: a number in that row must be Glow.
+// ---------------------------------------------------------------------------------------------------------
+export const G_NOT_AVAILABLE = 'n/a (flows not implemented yet)';
+
+export function makeWorkload(name: WorkloadName): Workload | null {
+  if (name === 'W1') return makeW1();
+  if (name === 'W2') return makeW2();
+  return null; // G: see SLOT G above
+}

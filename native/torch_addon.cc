@@ -1,0 +1,389 @@
+// torch_addon: the N-API bridge behind the 'torch' TensorFlow.js backend.
+//
+// ONE generic entry point, call(handle, ...args), invokes any ATen operator by schema name
+// through the c10 dispatcher (boxed call on a stack of IValues). Handles come from
+// op(name, overload) and index a cache of OperatorHandles. JS arguments are converted by the
+// type of the schema argument they fill; missing trailing arguments take their defaults.
+// Tensors are JS objects owning an at::Tensor; their bytes are reported to V8 as external
+// memory and released by dispose() (or by the GC as a last resort).
+// Autograd is off: tfjs differentiates through its own gradient kernels, so every call runs
+// under c10::InferenceMode (set once per JS thread).
+#include <napi.h>
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/version.h>
+#include <malloc.h>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+using c10::IValue;
+using c10::TypeKind;
+
+namespace {
+
+struct JsError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// ------------------------------------------------------------------ tensor objects
+class Tensor : public Napi::ObjectWrap<Tensor> {
+ public:
+  static Napi::FunctionReference ctor;
+  at::Tensor t;
+  int64_t bytes = 0;  // reported to V8 as external memory
+
+  static void Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function f = DefineClass(env, "Tensor",
+                                   {InstanceMethod("dispose", &Tensor::Dispose),
+                                    InstanceAccessor("disposed", &Tensor::Disposed, nullptr),
+                                    InstanceAccessor("shape", &Tensor::Shape, nullptr),
+                                    InstanceAccessor("dtype", &Tensor::Dtype, nullptr)});
+    ctor = Napi::Persistent(f);
+    ctor.SuppressDestruct();
+    exports.Set("Tensor", f);
+  }
+  explicit Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) {}
+  ~Tensor() override { release(Env()); }
+
+  void own(Napi::Env env, at::Tensor v) {
+    t = std::move(v);
+    bytes = t.defined() ? static_cast<int64_t>(t.nbytes()) : 0;
+    if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  }
+  void release(Napi::Env env) {
+    if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+    bytes = 0;
+    t.reset();
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    release(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !t.defined()); }
+  Napi::Value Shape(const Napi::CallbackInfo& info) {
+    if (!t.defined()) return info.Env().Null();
+    Napi::Array a = Napi::Array::New(info.Env(), t.dim());
+    for (int64_t i = 0; i < t.dim(); i++) a.Set(uint32_t(i), Napi::Number::New(info.Env(), double(t.size(i))));
+    return a;
+  }
+  Napi::Value Dtype(const Napi::CallbackInfo& info) {
+    if (!t.defined()) return info.Env().Null();
+    return Napi::String::New(info.Env(), c10::toString(t.scalar_type()));
+  }
+};
+Napi::FunctionReference Tensor::ctor;
+
+Napi::Value wrap(Napi::Env env, at::Tensor t) {
+  if (!t.defined()) return env.Null();
+  Napi::Object o = Tensor::ctor.New({});
+  Tensor::Unwrap(o)->own(env, std::move(t));
+  return o;
+}
+bool isTensor(const Napi::Value& v) {
+  return v.IsObject() && v.As<Napi::Object>().InstanceOf(Tensor::ctor.Value());
+}
+const at::Tensor& unwrap(const Napi::Value& v) {
+  if (!isTensor(v)) throw JsError("expected a native tensor");
+  Tensor* w = Tensor::Unwrap(v.As<Napi::Object>());
+  if (!w->t.defined()) throw JsError("use of a disposed tensor");
+  return w->t;
+}
+double num(const Napi::Value& v, const std::string& what) {
+  if (!v.IsNumber()) throw JsError("expected a number for '" + what + "'");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+// ------------------------------------------------------------------ JS -> IValue
+IValue toIValue(const Napi::Value& v, const c10::Argument& arg, const c10::TypePtr& type);
+
+IValue toList(const Napi::Value& v, const c10::Argument& arg, const c10::TypePtr& elem) {
+  TypeKind k = elem->kind();
+  if (!v.IsArray()) {  // int[2] stride=1 style broadcast
+    if (k == TypeKind::IntType || k == TypeKind::SymIntType)
+      return IValue(std::vector<int64_t>(arg.N() ? *arg.N() : 1, int64_t(num(v, arg.name()))));
+    throw JsError("expected an array for '" + arg.name() + "'");
+  }
+  Napi::Array a = v.As<Napi::Array>();
+  uint32_t n = a.Length();
+  switch (k) {
+    case TypeKind::IntType:
+    case TypeKind::SymIntType: {
+      std::vector<int64_t> r(n);
+      for (uint32_t i = 0; i < n; i++) r[i] = int64_t(num(a.Get(i), arg.name()));
+      return IValue(r);
+    }
+    case TypeKind::FloatType: {
+      std::vector<double> r(n);
+      for (uint32_t i = 0; i < n; i++) r[i] = num(a.Get(i), arg.name());
+      return IValue(r);
+    }
+    case TypeKind::BoolType: {
+      c10::List<bool> r;
+      for (uint32_t i = 0; i < n; i++) r.push_back(a.Get(i).ToBoolean().Value());
+      return IValue(r);
+    }
+    case TypeKind::TensorType: {
+      c10::List<at::Tensor> r;
+      r.reserve(n);
+      for (uint32_t i = 0; i < n; i++) r.push_back(unwrap(a.Get(i)));
+      return IValue(r);
+    }
+    case TypeKind::OptionalType: {  // Tensor?[] (aten::index)
+      c10::List<c10::optional<at::Tensor>> r;
+      for (uint32_t i = 0; i < n; i++) {
+        Napi::Value e = a.Get(i);
+        if (e.IsNull() || e.IsUndefined()) r.push_back(c10::nullopt);
+        else r.push_back(unwrap(e));
+      }
+      return IValue(r);
+    }
+    default:
+      throw JsError("unsupported list type " + elem->str());
+  }
+}
+
+IValue toIValue(const Napi::Value& v, const c10::Argument& arg, const c10::TypePtr& type) {
+  if (v.IsNull() || v.IsUndefined()) return IValue();
+  switch (type->kind()) {
+    case TypeKind::OptionalType:
+      return toIValue(v, arg, type->expectRef<c10::OptionalType>().getElementType());
+    case TypeKind::TensorType:
+      return IValue(unwrap(v));
+    case TypeKind::IntType:
+    case TypeKind::SymIntType:
+    case TypeKind::ScalarTypeType:
+    case TypeKind::LayoutType:
+    case TypeKind::MemoryFormatType:
+      return IValue(int64_t(num(v, arg.name())));
+    case TypeKind::FloatType:
+      return IValue(num(v, arg.name()));
+    case TypeKind::BoolType:
+      return IValue(v.ToBoolean().Value());
+    case TypeKind::NumberType: {  // Scalar: integral numbers stay integral (no dtype promotion)
+      if (v.IsBoolean()) return IValue(v.As<Napi::Boolean>().Value());
+      double d = num(v, arg.name());
+      if (d == double(int64_t(d)) && std::abs(d) < 9.0e15) return IValue(int64_t(d));
+      return IValue(d);
+    }
+    case TypeKind::StringType:
+      return IValue(v.ToString().Utf8Value());
+    case TypeKind::ListType:
+      return toList(v, arg, type->expectRef<c10::ListType>().getElementType());
+    default:
+      throw JsError("cannot convert argument '" + arg.name() + "' to " + type->str());
+  }
+}
+
+// ------------------------------------------------------------------ IValue -> JS
+Napi::Value fromIValue(Napi::Env env, IValue&& iv) {
+  if (iv.isTensor()) return wrap(env, std::move(iv).toTensor());
+  if (iv.isNone()) return env.Null();
+  if (iv.isTensorList()) {
+    auto l = iv.toTensorList();
+    Napi::Array a = Napi::Array::New(env, l.size());
+    for (size_t i = 0; i < l.size(); i++) a.Set(uint32_t(i), wrap(env, l.get(i)));
+    return a;
+  }
+  if (iv.isTuple()) {
+    const auto& el = iv.toTupleRef().elements();
+    Napi::Array a = Napi::Array::New(env, el.size());
+    for (size_t i = 0; i < el.size(); i++) a.Set(uint32_t(i), fromIValue(env, IValue(el[i])));
+    return a;
+  }
+  if (iv.isDouble()) return Napi::Number::New(env, iv.toDouble());
+  if (iv.isInt()) return Napi::Number::New(env, double(iv.toInt()));
+  if (iv.isBool()) return Napi::Boolean::New(env, iv.toBool());
+  if (iv.isScalar()) return Napi::Number::New(env, iv.toScalar().toDouble());
+  throw JsError("unsupported return type " + iv.tagKind());
+}
+
+// ------------------------------------------------------------------ operator cache
+std::vector<c10::OperatorHandle> g_ops;
+std::unordered_map<std::string, uint32_t> g_index;
+
+std::string errorText(const std::exception& e) {
+  if (auto* ce = dynamic_cast<const c10::Error*>(&e)) return ce->what_without_backtrace();
+  return e.what();
+}
+
+#define GUARDED(body)                                                          \
+  try {                                                                        \
+    body                                                                       \
+  } catch (const Napi::Error& e) {                                             \
+    throw;                                                                     \
+  } catch (const std::exception& e) {                                          \
+    throw Napi::Error::New(info.Env(), errorText(e));                          \
+  }
+
+// op(name, overload) -> integer handle (cached)
+Napi::Value Op(const Napi::CallbackInfo& info) {
+  GUARDED({
+    if (!info[0].IsString()) throw JsError("op(name, overload): name must be a string");
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    std::string ov = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    std::string key = name + "." + ov;
+    auto it = g_index.find(key);
+    if (it != g_index.end()) return Napi::Number::New(info.Env(), it->second);
+    auto h = c10::Dispatcher::singleton().findSchema({name, ov});
+    if (!h) throw JsError("unknown ATen operator " + key);
+    g_ops.push_back(*h);
+    g_index[key] = uint32_t(g_ops.size() - 1);
+    return Napi::Number::New(info.Env(), g_index[key]);
+  })
+}
+
+// call(handle, ...args): THE generic entry point. Missing trailing args take schema defaults.
+Napi::Value Call(const Napi::CallbackInfo& info) {
+  GUARDED({
+    Napi::Env env = info.Env();
+    uint32_t idx = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : UINT32_MAX;
+    if (idx >= g_ops.size()) throw JsError("bad operator handle");
+    const c10::OperatorHandle& op = g_ops[idx];
+    const auto& args = op.schema().arguments();
+    size_t nJs = info.Length() - 1;
+    if (nJs > args.size()) throw JsError(op.schema().name() + ": too many arguments");
+    torch::jit::Stack stack;
+    stack.reserve(args.size());
+    for (size_t i = 0; i < args.size(); i++) {
+      const auto& a = args[i];
+      if (i < nJs && !info[i + 1].IsUndefined()) stack.emplace_back(toIValue(info[i + 1], a, a.type()));
+      else if (a.default_value()) stack.push_back(*a.default_value());
+      else if (a.type()->kind() == TypeKind::OptionalType) stack.emplace_back();
+      else throw JsError(op.schema().name() + ": missing argument '" + a.name() + "'");
+    }
+    op.callBoxed(&stack);
+    if (stack.size() == 1) return fromIValue(env, std::move(stack[0]));
+    Napi::Array out = Napi::Array::New(env, stack.size());
+    for (size_t i = 0; i < stack.size(); i++) out.Set(uint32_t(i), fromIValue(env, std::move(stack[i])));
+    return out;
+  })
+}
+
+Napi::Value Schema(const Napi::CallbackInfo& info) {
+  GUARDED({
+    uint32_t idx = info[0].As<Napi::Number>().Uint32Value();
+    if (idx >= g_ops.size()) throw JsError("bad operator handle");
+    std::stringstream ss;
+    ss << g_ops[idx].schema();
+    return Napi::String::New(info.Env(), ss.str());
+  })
+}
+
+// ------------------------------------------------------------------ data in / out
+at::ScalarType dtypeOf(const std::string& d) {
+  if (d == "float32") return at::kFloat;
+  if (d == "int32") return at::kInt;
+  if (d == "bool") return at::kBool;
+  throw JsError("unsupported dtype '" + d + "' (torch backend supports float32, int32, bool)");
+}
+
+// fromArray(typedArray, shape, dtype): copies the data into a new tensor.
+Napi::Value FromArray(const Napi::CallbackInfo& info) {
+  GUARDED({
+    if (!info[0].IsTypedArray()) throw JsError("fromArray: expected a typed array");
+    if (!info[1].IsArray()) throw JsError("fromArray: expected a shape array");
+    auto ta = info[0].As<Napi::TypedArray>();
+    at::ScalarType st = dtypeOf(info[2].ToString().Utf8Value());
+    Napi::Array s = info[1].As<Napi::Array>();
+    std::vector<int64_t> shape(s.Length());
+    int64_t n = 1;
+    for (uint32_t i = 0; i < s.Length(); i++) {
+      double d = num(s.Get(i), "shape");
+      if (d < 0 || d != double(int64_t(d))) throw JsError("fromArray: bad shape");
+      n *= shape[i] = int64_t(d);
+    }
+    at::ScalarType src;
+    switch (ta.TypedArrayType()) {
+      case napi_float32_array: src = at::kFloat; break;
+      case napi_int32_array: src = at::kInt; break;
+      case napi_uint8_array: src = st == at::kBool ? at::kBool : at::kByte; break;
+      default: throw JsError("fromArray: typed array must be Float32Array, Int32Array or Uint8Array");
+    }
+    if (int64_t(ta.ElementLength()) != n) throw JsError("fromArray: data length does not match shape");
+    void* p = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st));
+    if (n) {
+      if (src == st) std::memcpy(t.data_ptr(), p, n * at::elementSize(st));
+      else t.copy_(at::from_blob(p, shape, at::TensorOptions().dtype(src)));
+    }
+    return wrap(info.Env(), t);
+  })
+}
+
+// toArray(tensor): Float32Array (floating), Int32Array (integral), Uint8Array (bool).
+Napi::Value ToArray(const Napi::CallbackInfo& info) {
+  GUARDED({
+    Napi::Env env = info.Env();
+    at::Tensor t = unwrap(info[0]);
+    at::ScalarType st = t.scalar_type();
+    if (st == at::kBool) {
+      t = t.contiguous();
+      auto out = Napi::Uint8Array::New(env, t.numel());
+      if (t.numel()) std::memcpy(out.Data(), t.data_ptr(), t.numel());
+      return out;
+    }
+    bool integral = at::isIntegralType(st, false);
+    t = t.to(integral ? at::kInt : at::kFloat).contiguous();
+    if (integral) {
+      auto out = Napi::Int32Array::New(env, t.numel());
+      if (t.numel()) std::memcpy(out.Data(), t.data_ptr(), t.numel() * 4);
+      return out;
+    }
+    auto out = Napi::Float32Array::New(env, t.numel());
+    if (t.numel()) std::memcpy(out.Data(), t.data_ptr(), t.numel() * 4);
+    return out;
+  })
+}
+
+// ------------------------------------------------------------------ runtime settings
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  GUARDED({
+    int n = int(num(info[0], "threads"));
+    if (n < 1) throw JsError("setNumThreads: need at least one thread");
+    at::set_num_threads(n);
+    return Napi::Number::New(info.Env(), at::get_num_threads());
+  })
+}
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  GUARDED({
+    at::manual_seed(uint64_t(num(info[0], "seed")));
+    return info.Env().Undefined();
+  })
+}
+// Keep big tensor buffers on the glibc heap instead of one mmap/munmap per allocation:
+// otherwise every training step re-faults ~100 MB of fresh zero pages (W2: +30..150% time).
+Napi::Value TuneMalloc(const Napi::CallbackInfo& info) {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // tfjs records its own tape; libtorch must not. InferenceMode is thread-local: one per JS thread.
+  static thread_local std::unique_ptr<c10::InferenceMode> guard(new c10::InferenceMode());
+  Tensor::Init(env, exports);
+  exports.Set("op", Napi::Function::New(env, Op));
+  exports.Set("call", Napi::Function::New(env, Call));
+  exports.Set("schema", Napi::Function::New(env, Schema));
+  exports.Set("fromArray", Napi::Function::New(env, FromArray));
+  exports.Set("toArray", Napi::Function::New(env, ToArray));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
+  exports.Set("tuneMalloc", Napi::Function::New(env, TuneMalloc));
+  exports.Set("libtorchVersion", Napi::String::New(env, TORCH_VERSION));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(torch_addon, Init)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up genmodels on a fresh Debian machine (run as root, or with sudo available):
+#   system packages (libtorch, OpenBLAS, PyTorch as numeric reference, datasets), npm packages,
+#   the native libtorch addon, and the TypeScript build. Idempotent: re-running skips what is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  libtorch-dev          # libtorch 1.13.1: the native backend links against it
+  libopenblas0-openmp   # without it Debian's torch uses the reference BLAS (~10x slower matmuls)
+  python3-torch         # PyTorch: reference numbers in tests, reference timings in the benchmark
+  dataset-fashion-mnist # Fashion-MNIST (gzipped idx)
+  python3-sklearn       # small real CSVs: digits, breast_cancer
+  g++ make python3      # node-gyp toolchain
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "setup: building the native libtorch backend"
+npm run --silent build:native
+
+echo "setup: compiling TypeScript"
+npm run --silent build
+echo "setup: done ($(node dist/src/cli/main.js info --short 2>/dev/null || echo 'run: node dist/src/cli/main.js info'))"

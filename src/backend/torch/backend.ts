@@ -1,0 +1,154 @@
+// TorchBackend: a tfjs KernelBackend whose tensors live in libtorch (one at::Tensor per dataId).
+import { DataStorage, KernelBackend, engine, util } from '@tensorflow/tfjs-core';
+import type { BackendValues, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import type { Addon, Arg, NTensor } from './native.js';
+
+interface TData {
+  t: NTensor | null; // numeric tensors (float32, int32, bool)
+  values: BackendValues | null; // other dtypes (string) stay in JS; their kernels run on the cpu fallback
+  shape: number[];
+  dtype: DataType;
+  refCount: number;
+}
+
+const NATIVE_DTYPE: Partial<Record<DataType, string>> = { float32: 'Float', int32: 'Int', bool: 'Bool' };
+const TORCH_CODE: Partial<Record<DataType, number>> = { float32: 6, int32: 3, bool: 11 }; // c10::ScalarType
+
+/** The c10::ScalarType code of a tfjs dtype (throws for string/complex64). */
+export function scalarType(dtype: DataType): number {
+  const c = TORCH_CODE[dtype];
+  if (c === undefined) throw new Error(`torch backend: dtype '${dtype}' is not supported natively`);
+  return c;
+}
+
+export class TorchBackend extends KernelBackend {
+  readonly data: DataStorage<TData>;
+  /** Native tensors created while a kernel runs; those not kept as outputs are disposed after it. */
+  private scope: NTensor[] | null = null;
+  private toCopy: number;
+
+  constructor(readonly N: Addon) {
+    super();
+    this.data = new DataStorage(this, engine());
+    this.toCopy = N.op('aten::_to_copy', '');
+  }
+
+  // ------------------------------------------------------------------ storage
+  private entry(values: BackendValues | null, shape: number[], dtype: DataType, refCount: number): TData {
+    if (NATIVE_DTYPE[dtype] === undefined) return { t: null, values, shape, dtype, refCount };
+    let v = values as Float32Array | Int32Array | Uint8Array | null;
+    if (v == null) v = util.getTypedArrayFromDType(dtype as 'float32', util.sizeFromShape(shape)) as Float32Array;
+    else if (!ArrayBuffer.isView(v)) v = util.toTypedArray(v as never, dtype) as Float32Array;
+    return { t: this.N.fromArray(v, shape, dtype), values: null, shape, dtype, refCount };
+  }
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    const dataId = {};
+    this.data.set(dataId, this.entry(values, shape, dtype, 1));
+    return dataId;
+  }
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    this.data.set(dataId, this.entry(values, shape, dtype, refCount));
+  }
+  override refCount(dataId: DataId): number {
+    return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
+  }
+  override incRef(dataId: DataId): void {
+    this.data.get(dataId).refCount++;
+  }
+  override numDataIds(): number {
+    return this.data.numDataIds();
+  }
+  override async read(dataId: DataId): Promise<BackendValues> {
+    return this.readSync(dataId);
+  }
+  override readSync(dataId: DataId): BackendValues {
+    const d = this.data.get(dataId);
+    if (d === undefined) throw new Error('torch backend: reading a disposed tensor');
+    if (d.t === null) return d.values as BackendValues;
+    return this.N.toArray(d.t);
+  }
+  override disposeData(dataId: DataId, force = false): boolean {
+    if (this.data.has(dataId)) {
+      const d = this.data.get(dataId);
+      d.refCount--;
+      if (!force && d.refCount > 0) return false;
+      d.t?.dispose();
+      this.data.delete(dataId);
+    }
+    return true;
+  }
+  override memory(): { unreliable: boolean; reasons: string[] } {
+    return { unreliable: true, reasons: ['tensor bytes live in libtorch and are counted by the engine only'] };
+  }
+  override async time(f: () => void): Promise<{ kernelMs: number }> {
+    const start = performance.now();
+    f();
+    return { kernelMs: performance.now() - start };
+  }
+  override timerAvailable(): boolean {
+    return true;
+  }
+  override floatPrecision(): 32 {
+    return 32;
+  }
+  override epsilon(): number {
+    return 1e-7;
+  }
+  override dispose(): void {
+    // tensors are released by the engine through disposeData
+  }
+
+  // ------------------------------------------------------------------ kernel helpers
+  /** The native tensor behind a TensorInfo. */
+  t(info: TensorInfo): NTensor {
+    const d = this.data.get(info.dataId);
+    if (d === undefined) throw new Error('torch backend: use of a disposed tensor');
+    if (d.t === null) throw new Error(`torch backend: dtype '${d.dtype}' has no native storage`);
+    return d.t;
+  }
+  /** Call an ATen operator by handle; tensors it returns are scoped to the running kernel. */
+  call(handle: number, args: Arg[]): unknown {
+    const r = this.N.call(handle, ...args);
+    if (this.scope !== null) track(r, this.scope);
+    return r;
+  }
+  /** Register a native tensor as a kernel output of the given tfjs dtype (casting if libtorch chose another). */
+  out(t: NTensor, dtype?: DataType): TensorInfo {
+    const nd = t.dtype as string;
+    const want = dtype ?? (nd === 'Bool' ? 'bool' : nd === 'Float' || nd === 'Double' || nd === 'Half' ? 'float32' : 'int32');
+    if (NATIVE_DTYPE[want] !== nd) t = this.call(this.toCopy, [t, scalarType(want)]) as NTensor;
+    const shape = t.shape as number[];
+    const dataId = {};
+    this.data.set(dataId, { t, values: null, shape, dtype: want, refCount: 1 });
+    this.kept?.add(t);
+    return { dataId, shape, dtype: want };
+  }
+  /** Write a JS array as a new tensor (used by the cpu fallback). */
+  writeInfo(values: BackendValues, shape: number[], dtype: DataType): TensorInfo {
+    return { dataId: this.write(values, shape, dtype), shape, dtype };
+  }
+  private kept: Set<NTensor> | null = null;
+  /** Run a kernel body; native temporaries it created are disposed unless they became outputs. */
+  scoped<R>(fn: () => R): R {
+    const prevScope = this.scope;
+    const prevKept = this.kept;
+    const scope: NTensor[] = [];
+    const kept = new Set<NTensor>();
+    this.scope = scope;
+    this.kept = kept;
+    try {
+      return fn();
+    } finally {
+      this.scope = prevScope;
+      this.kept = prevKept;
+      for (const t of scope) if (!kept.has(t)) t.dispose();
+      if (prevKept !== null) for (const t of kept) prevKept.add(t);
+    }
+  }
+}
+
+function track(r: unknown, scope: NTensor[]): void {
+  if (r === null || typeof r !== 'object') return;
+  if (Array.isArray(r)) for (const e of r) track(e, scope);
+  else scope.push(r as NTensor);
+}

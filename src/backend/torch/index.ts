@@ -1,0 +1,101 @@
+// Registers the 'torch' tfjs backend (libtorch through the N-API addon) with its kernel table.
+import * as os from 'node:os';
+import { registerBackend, registerKernel } from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { getKernelsForBackend } from '@tensorflow/tfjs-core';
+import { TorchBackend } from './backend.js';
+import { CPU, bindOps, kernels } from './kernels.js';
+import { fallbackCounts, runOnCpu } from './fallback.js';
+import { loadAddon, loadError } from './native.js';
+
+export { TorchBackend } from './backend.js';
+export { fallbackCounts } from './fallback.js';
+export { kernels } from './kernels.js';
+
+let registered = false;
+let threads = 0;
+
+/** Kernels that run natively, and kernels that only exist as the cpu fallback. */
+export function kernelCoverage(): { native: string[]; fallback: string[] } {
+  const native = Object.keys(kernels).sort();
+  const fallback = getKernelsForBackend('cpu')
+    .map((k) => k.kernelName)
+    .filter((n) => !(n in kernels))
+    .sort();
+  return { native, fallback };
+}
+
+/**
+ * Register the 'torch' backend if the addon loads. Returns null on success, else the reason.
+ * Threads default to the number of cores (os.availableParallelism()).
+ */
+export function registerTorch(opts: { threads?: number } = {}): string | null {
+  if (registered) return null;
+  const loaded = loadAddon();
+  if (loaded === null) return loadError;
+  const N = loaded.addon;
+  registerBackend(
+    'torch',
+    () => {
+      N.tuneMalloc();
+      threads = N.setNumThreads(opts.threads ?? os.availableParallelism());
+      const b = new TorchBackend(N);
+      bindOps(b);
+      return b;
+    },
+    3,
+  );
+  for (const [name, impl] of Object.entries(kernels)) {
+    const config: KernelConfig = {
+      kernelName: name,
+      backendName: 'torch',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const b = backend as TorchBackend;
+        const ins = inputs as Record<string, TensorInfo>;
+        const at = attrs ?? {};
+        let r;
+        if (!nativeDtypes(ins)) return runOnCpu(name, b, ins, at);
+        try {
+          r = b.scoped(() => impl(b, ins, at));
+        } catch (e) {
+          // An ATen limitation (e.g. an op without an int32 kernel) falls back to the cpu kernel;
+          // if that also fails, the cpu error (tfjs's own wording) is what the user sees.
+          if ((e as Error).message.startsWith('torch backend:')) throw e;
+          return runOnCpu(name, b, ins, at);
+        }
+        return r === CPU ? runOnCpu(name, b, ins, at) : r;
+      },
+    };
+    registerKernel(config);
+  }
+  for (const name of kernelCoverage().fallback) {
+    registerKernel({
+      kernelName: name,
+      backendName: 'torch',
+      kernelFunc: ({ inputs, attrs, backend }) => runOnCpu(name, backend as TorchBackend, inputs as Record<string, TensorInfo>, attrs ?? {}),
+    });
+  }
+  registered = true;
+  void fallbackCounts;
+  return null;
+}
+
+/** True when every input is float32/int32/bool (string and complex64 inputs go to the cpu fallback). */
+function nativeDtypes(inputs: Record<string, TensorInfo | TensorInfo[]>): boolean {
+  for (const k in inputs) {
+    const i = inputs[k];
+    if (i == null) continue;
+    if (Array.isArray(i)) {
+      if (!i.every((t) => t.dtype !== 'string' && t.dtype !== 'complex64')) return false;
+    } else if (i.dtype === 'string' || i.dtype === 'complex64') return false;
+  }
+  return true;
+}
+
+/** Details of the loaded addon (undefined when not loaded). */
+export function torchInfo(): { threads: number; libtorchVersion: string; addonPath: string } | undefined {
+  const loaded = loadAddon();
+  if (loaded === null) return undefined;
+  return { threads: threads || loaded.addon.getNumThreads(), libtorchVersion: loaded.addon.libtorchVersion, addonPath: loaded.path };
+}

@@ -1,0 +1,68 @@
+// Loader and typings for the libtorch N-API addon (native/torch_addon.cc).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** A JS object owning one at::Tensor. */
+export interface NTensor {
+  dispose(): void;
+  readonly disposed: boolean;
+  readonly shape: number[] | null;
+  readonly dtype: string | null;
+}
+
+/** A value the generic entry point accepts: tensors, numbers, booleans, strings, lists of those, null. */
+export type Arg = NTensor | number | boolean | string | null | undefined | readonly Arg[];
+
+export interface Addon {
+  op(name: string, overload: string): number;
+  call(handle: number, ...args: Arg[]): unknown;
+  schema(handle: number): string;
+  fromArray(data: Float32Array | Int32Array | Uint8Array, shape: readonly number[], dtype: string): NTensor;
+  toArray(t: NTensor): Float32Array | Int32Array | Uint8Array;
+  setNumThreads(n: number): number;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  tuneMalloc(): void;
+  readonly libtorchVersion: string;
+  readonly Tensor: new () => NTensor;
+}
+
+const ADDON_REL = path.join('native', 'build', 'Release', 'torch_addon.node');
+
+/** Where the built addon is: $GENMODELS_TORCH_ADDON, else native/build/Release under the package root. */
+export function findAddon(): string | undefined {
+  const env = process.env.GENMODELS_TORCH_ADDON;
+  if (env) return existsSync(env) ? env : undefined;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const p = path.join(dir, ADDON_REL);
+    if (existsSync(p)) return p;
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+let cached: { addon: Addon; path: string } | null | undefined;
+
+/** Load the addon once; null (with the reason in `loadError`) when it is not built or cannot load. */
+export function loadAddon(): { addon: Addon; path: string } | null {
+  if (cached !== undefined) return cached;
+  const p = findAddon();
+  if (!p) {
+    loadError = 'addon not built (run `npm run build:native`)';
+    return (cached = null);
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    cached = { addon: require(p) as Addon, path: p };
+  } catch (e) {
+    loadError = `addon failed to load: ${(e as Error).message.split('\n')[0]}`;
+    cached = null;
+  }
+  return cached;
+}
+export let loadError = '';

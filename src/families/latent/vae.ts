@@ -1,0 +1,369 @@
+// Variational autoencoder (Kingma & Welling 2014, "Auto-Encoding Variational Bayes") and its variants:
+//   ELBO (K&W eq. 3 / eq. 10):  L(x) = E_q(z|x)[log p(x|z)] - KL(q(z|x) || p(z)),
+//     q(z|x) = N(mu(x), diag exp(logVar(x))), p(z) = N(0, I), z = mu + exp(logVar/2) * eps (reparameterization),
+//     KL in closed form (K&W appendix B).
+//   IWAE (Burda et al. 2016, eq. 8):  L_k(x) = E[log (1/k) sum_i p(x, z_i) / q(z_i|x)],  z_i ~ q(z|x) iid;
+//     L_1 = ELBO <= L_k <= L_{k+1} <= log p(x).
+//   beta-VAE (Higgins et al. 2017, eq. 4):  E_q[log p(x|z)] - beta KL(q(z|x) || p(z)).
+//   CVAE (Sohn et al. 2015, eq. 4): q(z|x,y), p(x|z,y), p(z) = N(0, I); y one-hot, concatenated to the encoder's
+//     input features and to z for the decoder.
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../../core/rng.js';
+import {
+  UserError,
+  type Batch,
+  type GenerativeModel,
+  type Objective,
+  type SampleOptions,
+  type Taxonomy,
+} from '../../core/model.js';
+import { dims, type DataSpec } from '../../data/spec.js';
+import { Normal, sumEvent } from '../../distributions/index.js';
+import { ConvDecoder, ConvEncoder } from './conv.js';
+import type { Activation } from './init.js';
+import { Likelihood, defaultLikelihood, type LikelihoodKind } from './likelihood.js';
+import { MLP } from './mlp.js';
+
+export interface VaeConfig {
+  latentDim: number;
+  arch: 'mlp' | 'conv';
+  /** dense hidden sizes of the encoder (the decoder mirrors them); for conv, the dense layers after the convs */
+  hidden: number[];
+  /** conv channels of the two stride-2 layers */
+  channels: [number, number];
+  activation: Activation;
+  beta: number;
+  /** k of the IWAE training objective; 1 = the ELBO */
+  iwTrainK: number;
+  conditional: boolean;
+  likelihood: LikelihoodKind;
+  /** learned log-scale of continuous likelihoods: one per data dimension or one global */
+  scale: 'dim' | 'global';
+  /** max rows (samples x examples) decoded at once by logProbBound */
+  evalChunk: number;
+}
+
+export const VAE_DEFAULTS: Record<string, unknown> = {
+  latentDim: 'auto', // 32 for images, 2 for vectors of <= 4 dims, else min(16, D)
+  arch: 'auto', // conv for images whose sides divide by 4, else mlp
+  hidden: 'auto', // mlp: [512, 256]; conv: [256]
+  channels: [32, 64],
+  activation: 'relu',
+  beta: 1,
+  iwTrainK: 1,
+  conditional: false,
+  likelihood: 'auto',
+  scale: 'dim',
+  evalChunk: 20000,
+};
+
+function num(v: unknown, name: string, opts: { int?: boolean; min?: number } = {}): number {
+  const x = Number(v);
+  if (typeof v === 'boolean' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min)) {
+    throw new UserError(`config '${name}' must be a${opts.int ? 'n integer' : ' number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''} (got ${JSON.stringify(v)})`);
+  }
+  return x;
+}
+
+/** Fill 'auto' values and check every key; the result is JSON and rebuilds the same model. */
+export function resolveVaeConfig(raw: Record<string, unknown>, spec: DataSpec): VaeConfig {
+  const c = { ...VAE_DEFAULTS, ...raw };
+  const D = dims(spec);
+  const isImage = spec.kind === 'image' && spec.shape.length === 3;
+  const convOk = isImage && spec.shape[0]! % 4 === 0 && spec.shape[1]! % 4 === 0;
+  const arch = c.arch === 'auto' ? (convOk ? 'conv' : 'mlp') : c.arch;
+  if (arch !== 'mlp' && arch !== 'conv') throw new UserError(`config 'arch' must be 'mlp' or 'conv' (got ${JSON.stringify(arch)})`);
+  if (arch === 'conv' && !convOk) {
+    throw new UserError(`arch 'conv' needs images [H, W, C] with H and W divisible by 4 (got ${spec.kind} [${spec.shape.join(', ')}])`);
+  }
+  const latentDim = c.latentDim === 'auto' ? (isImage ? 32 : D <= 4 ? 2 : Math.min(16, D)) : num(c.latentDim, 'latentDim', { int: true, min: 1 });
+  const hidden = c.hidden === 'auto' ? (arch === 'conv' ? [256] : [512, 256]) : c.hidden;
+  if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1)) {
+    throw new UserError(`config 'hidden' must be a list of positive integers (got ${JSON.stringify(hidden)})`);
+  }
+  const ch = c.channels;
+  if (!Array.isArray(ch) || ch.length !== 2 || ch.some((h) => !Number.isInteger(h) || h < 1)) {
+    throw new UserError(`config 'channels' must be two positive integers (got ${JSON.stringify(ch)})`);
+  }
+  if (!['relu', 'tanh', 'softplus', 'elu'].includes(c.activation as string)) {
+    throw new UserError(`config 'activation' must be relu, tanh, softplus or elu (got ${JSON.stringify(c.activation)})`);
+  }
+  const conditional = c.conditional === true;
+  if (c.conditional !== true && c.conditional !== false) throw new UserError(`config 'conditional' must be true or false`);
+  if (conditional && !(spec.numClasses && spec.numClasses > 1)) {
+    throw new UserError(`a conditional VAE needs labelled data (this dataset has no classes)`);
+  }
+  const likelihood = c.likelihood === 'auto' ? defaultLikelihood(spec) : c.likelihood;
+  if (!['bernoulli', 'logistic', 'gaussian'].includes(likelihood as string)) {
+    throw new UserError(`config 'likelihood' must be auto, bernoulli, logistic or gaussian (got ${JSON.stringify(likelihood)})`);
+  }
+  if (c.scale !== 'dim' && c.scale !== 'global') throw new UserError(`config 'scale' must be 'dim' or 'global'`);
+  return {
+    latentDim,
+    arch,
+    hidden: [...(hidden as number[])],
+    channels: [ch[0], ch[1]] as [number, number],
+    activation: c.activation as Activation,
+    beta: num(c.beta, 'beta', { min: 0 }),
+    iwTrainK: num(c.iwTrainK, 'iwTrainK', { int: true, min: 1 }),
+    conditional,
+    likelihood: likelihood as LikelihoodKind,
+    scale: c.scale,
+    evalChunk: num(c.evalChunk, 'evalChunk', { int: true, min: 1 }),
+  };
+}
+
+/** log(exp(a) + exp(b)), stable. */
+function logAddExp(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const m = tf.maximum(a, b);
+    return tf.add(m, tf.log(tf.add(tf.exp(tf.sub(a, m)), tf.exp(tf.sub(b, m)))));
+  });
+}
+
+export class VAE implements GenerativeModel {
+  readonly taxonomy: Taxonomy;
+  readonly config: Record<string, unknown>;
+  readonly cfg: VaeConfig;
+  private readonly vars = new Map<string, tf.Variable>();
+  private readonly encConv: ConvEncoder | null = null;
+  private readonly encMlp: MLP;
+  private readonly decMlp: MLP;
+  private readonly decConv: ConvDecoder | null = null;
+  readonly lik: Likelihood;
+  private readonly D: number;
+  private readonly C: number;
+
+  constructor(
+    readonly kind: string,
+    rawConfig: Record<string, unknown>,
+    readonly spec: DataSpec,
+    seed: number,
+  ) {
+    const cfg = resolveVaeConfig(rawConfig, spec);
+    this.cfg = cfg;
+    this.config = { ...cfg } as unknown as Record<string, unknown>;
+    this.taxonomy = { family: 'latent', density: 'bound', sampling: 'direct', latent: true, conditional: cfg.conditional };
+    this.D = dims(spec);
+    this.C = cfg.conditional ? spec.numClasses! : 0;
+    const rng = new Rng(seed);
+    const L = cfg.latentDim;
+    const rev = [...cfg.hidden].reverse();
+    if (cfg.arch === 'conv') {
+      this.encConv = new ConvEncoder(spec.shape, cfg.channels, cfg.activation, rng, 'enc.conv');
+      this.encMlp = new MLP([this.encConv.outDim + this.C, ...cfg.hidden, 2 * L], cfg.activation, rng, 'enc.mlp');
+      this.decConv = new ConvDecoder(spec.shape, spec.shape[2]!, cfg.channels, cfg.activation, rng, 'dec.conv');
+      this.decMlp = new MLP([L + this.C, ...rev, this.decConv.inDim], cfg.activation, rng, 'dec.mlp', true);
+    } else {
+      this.encMlp = new MLP([this.D + this.C, ...cfg.hidden, 2 * L], cfg.activation, rng, 'enc.mlp');
+      this.decMlp = new MLP([L + this.C, ...rev, this.D], cfg.activation, rng, 'dec.mlp');
+    }
+    this.lik = new Likelihood(cfg.likelihood, spec, cfg.scale);
+    for (const m of [this.encConv, this.encMlp, this.decMlp, this.decConv, this.lik]) {
+      for (const [k, v] of m?.variables ?? []) this.vars.set(k, v);
+    }
+  }
+
+  variables(): Map<string, tf.Variable> {
+    return this.vars;
+  }
+
+  /** y -> one-hot [n, C] for a conditional model (null otherwise), with checks. */
+  private oneHot(y: tf.Tensor1D | undefined, n: number): tf.Tensor2D | null {
+    if (!this.cfg.conditional) return null;
+    if (!y) throw new UserError(`model '${this.kind}' is conditional: labels are required`);
+    if (y.shape[0] !== n) throw new UserError(`got ${y.shape[0]} labels for ${n} examples`);
+    return tf.oneHot(tf.cast(y, 'int32'), this.C) as tf.Tensor2D;
+  }
+
+  /** q(z|x[,y]) parameters: mu, logVar [n, L]. */
+  posterior(x: tf.Tensor, yOh: tf.Tensor2D | null): { mu: tf.Tensor2D; logVar: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const n = x.shape[0]!;
+      let h = this.encConv ? this.encConv.apply(x) : tf.reshape(x, [n, this.D]);
+      if (yOh) h = tf.concat([h, yOh], 1);
+      const out = this.encMlp.apply(h) as tf.Tensor2D;
+      const [mu, logVar] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+      return { mu, logVar };
+    });
+  }
+
+  /** decoder parameters of p(x|z[,y]) as [n, ...spec.shape] */
+  decoderOut(z: tf.Tensor2D, yOh: tf.Tensor2D | null): tf.Tensor {
+    return tf.tidy(() => {
+      const n = z.shape[0];
+      const zy = yOh ? tf.concat([z, yOh], 1) : z;
+      const h = this.decMlp.apply(zy);
+      return this.decConv ? this.decConv.apply(h) : tf.reshape(h, [n, ...this.spec.shape]);
+    });
+  }
+
+  /**
+   * One-sample ELBO terms per example (K&W eq. 10): recon = log p(x|z), z = mu + sigma*eps;
+   * kl = KL(q(z|x) || N(0, I)) in closed form. Differentiable (no disposal inside).
+   */
+  elboTerms(x: tf.Tensor, yOh: tf.Tensor2D | null, seed: number): { recon: tf.Tensor1D; kl: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const { mu, logVar } = this.posterior(x, yOh);
+      const q = Normal.fromLogVar(mu, logVar);
+      const prior = new Normal(tf.zerosLike(mu), tf.zerosLike(mu));
+      const z = q.rsample(seed) as tf.Tensor2D;
+      const recon = sumEvent(this.lik.dist(this.decoderOut(z, yOh)).logProb(x)) as tf.Tensor1D;
+      const kl = sumEvent(q.kl(prior)) as tf.Tensor1D;
+      return { recon, kl };
+    });
+  }
+
+  /**
+   * Log importance weights log w_i = log p(x|z_i) + beta [log p(z_i) - log q(z_i|x)] for c samples per
+   * example, as [c, n], with log p(x|z_i) (beta = 1: the IWAE weights, Burda et al. eq. 8). Differentiable.
+   */
+  logWeights(
+    x: tf.Tensor,
+    yOh: tf.Tensor2D | null,
+    mu: tf.Tensor2D,
+    logVar: tf.Tensor2D,
+    c: number,
+    seed: number,
+    beta = 1,
+  ): { logW: tf.Tensor2D; logPxz: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const n = x.shape[0]!;
+      const rep = (t: tf.Tensor) => tf.tile(t, [c, ...t.shape.slice(1).map(() => 1)]);
+      const q = Normal.fromLogVar(rep(mu), rep(logVar)); // rows ordered (sample i, example j) -> i * n + j
+      const z = q.rsample(seed) as tf.Tensor2D;
+      const prior = new Normal(tf.zerosLike(z), tf.zerosLike(z));
+      const yRep = yOh ? (rep(yOh) as tf.Tensor2D) : null;
+      const logPxz = sumEvent(this.lik.dist(this.decoderOut(z, yRep)).logProb(rep(x)));
+      const logRatio = tf.sub(sumEvent(prior.logProb(z)), sumEvent(q.logProb(z)));
+      return {
+        logW: tf.reshape(tf.add(logPxz, tf.mul(beta, logRatio)), [c, n]) as tf.Tensor2D,
+        logPxz: tf.reshape(logPxz, [c, n]) as tf.Tensor2D,
+      };
+    });
+  }
+
+  /**
+   * Lower bound on log p(x) per example in nats. k = 1: the ELBO with analytic KL; k > 1: the IWAE bound
+   * log (1/k) sum_i w_i, drawn in chunks (at most evalChunk decoded rows) with a running log-sum-exp.
+   */
+  logProbBound(x: tf.Tensor, opts: { k: number; seed: number; y?: tf.Tensor1D }): tf.Tensor1D {
+    const k = opts.k;
+    if (!Number.isInteger(k) || k < 1) throw new UserError(`k must be a positive integer (got ${k})`);
+    const n = x.shape[0]!;
+    const yOh = this.oneHot(opts.y, n);
+    try {
+      if (k === 1) {
+        return tf.tidy(() => {
+          const { recon, kl } = this.elboTerms(x, yOh, opts.seed);
+          return tf.sub(recon, kl) as tf.Tensor1D;
+        });
+      }
+      const rng = new Rng(opts.seed);
+      const { mu, logVar } = this.posterior(x, yOh);
+      const chunk = Math.max(1, Math.min(k, Math.floor(this.cfg.evalChunk / n)));
+      let acc: tf.Tensor | null = null;
+      for (let done = 0; done < k; done += chunk) {
+        const c = Math.min(chunk, k - done);
+        const next: tf.Tensor = tf.tidy(() => {
+          const lse = tf.logSumExp(this.logWeights(x, yOh, mu, logVar, c, rng.nextSeed()).logW, 0);
+          return acc ? logAddExp(acc, lse) : lse;
+        });
+        acc?.dispose();
+        acc = next;
+      }
+      mu.dispose();
+      logVar.dispose();
+      const bound = tf.sub(acc!, Math.log(k)) as tf.Tensor1D;
+      acc!.dispose();
+      return bound;
+    } finally {
+      yOh?.dispose();
+    }
+  }
+
+  objectives(): Objective[] {
+    const vars = [...this.vars.values()];
+    const { beta, iwTrainK: k } = this.cfg;
+    return [
+      {
+        name: 'elbo',
+        variables: () => vars,
+        loss: (batch: Batch, ctx) =>
+          tf.tidy(() => {
+            const n = batch.x.shape[0]!;
+            const yOh = this.oneHot(batch.y, n);
+            let bound: tf.Tensor, recon: tf.Tensor, kl: tf.Tensor;
+            if (k === 1) {
+              // K&W eq. 10 (beta = 1) / Higgins et al. eq. 4 (beta != 1)
+              ({ recon, kl } = this.elboTerms(batch.x, yOh, ctx.seed()));
+              bound = tf.sub(recon, tf.mul(beta, kl));
+            } else {
+              // Burda et al. eq. 8 (with beta on log p(z) - log q(z|x) when beta != 1)
+              const { mu, logVar } = this.posterior(batch.x, yOh);
+              const { logW, logPxz } = this.logWeights(batch.x, yOh, mu, logVar, k, ctx.seed(), beta);
+              bound = tf.sub(tf.logSumExp(logW, 0), Math.log(k));
+              recon = tf.mean(logPxz, 0);
+              kl = sumEvent(Normal.fromLogVar(mu, logVar).kl(new Normal(tf.zerosLike(mu), tf.zerosLike(mu))));
+            }
+            return {
+              loss: tf.neg(tf.mean(bound)) as tf.Scalar,
+              metrics: { recon: tf.mean(recon) as tf.Scalar, kl: tf.mean(kl) as tf.Scalar },
+            };
+          }),
+      },
+    ];
+  }
+
+  /** labels for sampling: one for all or one per sample, checked against numClasses. */
+  private sampleLabels(n: number, label: number | number[] | undefined): tf.Tensor1D | undefined {
+    if (!this.cfg.conditional) {
+      if (label !== undefined) throw new UserError(`model '${this.kind}' is not conditional: it takes no label`);
+      return undefined;
+    }
+    const C = this.C;
+    const labels = label === undefined ? Array.from({ length: n }, (_, i) => i % C) : Array.isArray(label) ? label : new Array<number>(n).fill(label);
+    if (labels.length !== n) throw new UserError(`got ${labels.length} labels for ${n} samples`);
+    for (const l of labels) {
+      if (!Number.isInteger(l) || l < 0 || l >= C) throw new UserError(`label ${l} is out of range: this model has classes 0..${C - 1}`);
+    }
+    return tf.tensor1d(labels, 'int32');
+  }
+
+  /** z ~ N(0, T^2 I); images: the decoder mean E[x|z]; vectors: x ~ p(x|z). */
+  sample(n: number, opts: SampleOptions = {}): tf.Tensor {
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`number of samples must be a positive integer (got ${n})`);
+    const T = opts.temperature ?? 1;
+    if (!(T >= 0)) throw new UserError(`temperature must be >= 0 (got ${T})`);
+    const y = this.sampleLabels(n, opts.label);
+    const rng = new Rng(opts.seed ?? 0);
+    try {
+      return tf.tidy(() => {
+        const z = tf.randomNormal([n, this.cfg.latentDim], 0, T, 'float32', rng.nextSeed()) as tf.Tensor2D;
+        const yOh = this.oneHot(y, n);
+        const out = this.decoderOut(z, yOh);
+        return this.spec.kind === 'image' ? this.lik.mean(out) : this.lik.sample(out, rng.nextSeed());
+      });
+    } finally {
+      y?.dispose();
+    }
+  }
+
+  /** posterior mean E[z|x] [n, L] */
+  encode(x: tf.Tensor, y?: tf.Tensor1D): tf.Tensor {
+    return tf.tidy(() => this.posterior(x, this.oneHot(y, x.shape[0]!)).mu);
+  }
+
+  /** decoder mean E[x|z] [n, ...shape] */
+  decode(z: tf.Tensor, y?: tf.Tensor1D): tf.Tensor {
+    if (z.rank !== 2 || z.shape[1] !== this.cfg.latentDim) {
+      throw new UserError(`decode expects z of shape [n, ${this.cfg.latentDim}] (got [${z.shape.join(', ')}])`);
+    }
+    return tf.tidy(() => this.lik.mean(this.decoderOut(z as tf.Tensor2D, this.oneHot(y, z.shape[0]!))));
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}

@@ -1,0 +1,24 @@
+// genmodels: the library entry point.
+export * from './core/model.js';
+export { Rng, type RngState } from './core/rng.js';
+export { initBackend, type BackendName } from './backend/index.js';
+export * as data from './data/index.js';
+export { evaluate, formatEval, type EvalOptions, type EvalResult, type EvalMetric } from './eval/evaluate.js';
+export { encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors, type SafeTensor, type DType } from './io/safetensors.js';
+export { imageGrid, scatterPlot, linePlot, savePng, Canvas, type GridOptions, type ScatterSeries, type LineSeries } from './io/png.js';
+export { writeFileAtomic } from './io/atomic.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  readCheckpointConfig,
+  resolveCheckpointDir,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointConfig,
+  type LoadedCheckpoint,
+  type TrainState,
+} from './train/checkpoint.js';
+export { train, makeTrainConfig, limitDataset, TRAIN_DEFAULTS, NonFiniteLossError, type TrainConfig, type TrainOptions, type TrainResult, type StepRecord } from './train/loop.js';
+export { Adam, Ema, learningRate, globalNorm, type OptimConfig, type Schedule } from './train/optim.js';
+export { Progress, type ProgressMode } from './train/progress.js';
+import './families/index.js';

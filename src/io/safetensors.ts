@@ -1,0 +1,158 @@
+// The safetensors format (https://github.com/huggingface/safetensors): 8-byte little-endian header length N,
+// N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {str: str}}, then the
+// raw little-endian tensor bytes; offsets are relative to the byte after the header.
+import * as fs from 'node:fs';
+import { UserError } from '../core/model.js';
+import { writeFileAtomic } from './atomic.js';
+
+export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export type TensorData = Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+
+export interface SafeTensor {
+  dtype: DType;
+  shape: number[];
+  data: TensorData;
+}
+
+const BYTES: Record<DType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+function view(dtype: DType, buf: ArrayBuffer): TensorData {
+  switch (dtype) {
+    case 'F64':
+      return new Float64Array(buf);
+    case 'F32':
+      return new Float32Array(buf);
+    case 'F16':
+    case 'BF16':
+      return new Uint16Array(buf);
+    case 'I64':
+      return new BigInt64Array(buf);
+    case 'I32':
+      return new Int32Array(buf);
+    case 'I16':
+      return new Int16Array(buf);
+    case 'I8':
+      return new Int8Array(buf);
+    case 'U8':
+    case 'BOOL':
+      return new Uint8Array(buf);
+  }
+}
+
+const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Serialize tensors (+ optional string metadata) to safetensors bytes. Tensors are laid out in name order. */
+export function encodeSafetensors(
+  tensors: Map<string, SafeTensor> | Record<string, SafeTensor>,
+  metadata?: Record<string, string>,
+): Buffer {
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
+  );
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of entries) {
+    if (name === '__metadata__') throw new Error("a tensor cannot be named '__metadata__'");
+    const bytes = numel(t.shape) * BYTES[t.dtype];
+    if (t.data.byteLength !== bytes) {
+      throw new Error(`tensor '${name}': shape [${t.shape}] ${t.dtype} needs ${bytes} bytes, data has ${t.data.byteLength}`);
+    }
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  // pad the header with spaces so the data starts 8-byte aligned (as the reference writer does)
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const hbytes = Buffer.from(json, 'utf8');
+  const out = Buffer.alloc(8 + hbytes.length + offset);
+  out.writeBigUInt64LE(BigInt(hbytes.length), 0);
+  hbytes.copy(out, 8);
+  let pos = 8 + hbytes.length;
+  for (const [, t] of entries) {
+    const src = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    src.copy(out, pos); // typed arrays are little-endian on every platform Node runs on
+    pos += src.length;
+  }
+  return out;
+}
+
+/** Parse safetensors bytes, validating everything; a foreign or truncated file gives a UserError. */
+export function decodeSafetensors(
+  buf: Uint8Array,
+  source = 'input',
+): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+  const bad = (why: string) => new UserError(`${source} is not a valid safetensors file: ${why}`);
+  if (buf.length < 8) throw bad(`only ${buf.length} bytes`);
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n64 = b.readBigUInt64LE(0);
+  if (n64 > BigInt(b.length - 8)) throw bad(`header length ${n64} exceeds the file size ${b.length} (truncated or foreign file)`);
+  const n = Number(n64);
+  if (n < 2) throw bad('empty header');
+  let header: unknown;
+  try {
+    header = JSON.parse(b.subarray(8, 8 + n).toString('utf8'));
+  } catch {
+    throw bad('header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('header is not a JSON object');
+  const dataStart = 8 + n;
+  const dataLen = b.length - dataStart;
+  const tensors = new Map<string, SafeTensor>();
+  let metadata: Record<string, string> = {};
+  const spans: [number, number][] = [];
+  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof v !== 'object' || v === null || Object.values(v).some((s) => typeof s !== 'string')) {
+        throw bad('__metadata__ must map strings to strings');
+      }
+      metadata = v as Record<string, string>;
+      continue;
+    }
+    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !(e.dtype in BYTES)) {
+      throw bad(`tensor '${name}' has unknown dtype ${JSON.stringify(e?.dtype)}`);
+    }
+    const dtype = e.dtype as DType;
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`tensor '${name}' has a bad shape`);
+    const off = e.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[1] < off[0]) {
+      throw bad(`tensor '${name}' has bad data_offsets`);
+    }
+    const [begin, end] = off as [number, number];
+    const shape = e.shape as number[];
+    if (end - begin !== numel(shape) * BYTES[dtype]) throw bad(`tensor '${name}': data_offsets do not match shape and dtype`);
+    if (end > dataLen) throw bad(`tensor '${name}' ends at byte ${end} but the data has ${dataLen} bytes (truncated file)`);
+    spans.push([begin, end]);
+    // copy: the data may not be aligned for a typed-array view
+    const ab = new ArrayBuffer(end - begin);
+    new Uint8Array(ab).set(b.subarray(dataStart + begin, dataStart + end));
+    tensors.set(name, { dtype, shape, data: view(dtype, ab) });
+  }
+  spans.sort((p, q) => p[0] - q[0]);
+  let pos = 0;
+  for (const [s, e] of spans) {
+    if (s !== pos) throw bad('tensor data overlaps or leaves gaps');
+    pos = e;
+  }
+  if (pos !== dataLen) throw bad(`${dataLen - pos} trailing bytes after the tensor data`);
+  return { tensors, metadata };
+}
+
+export function writeSafetensors(
+  file: string,
+  tensors: Map<string, SafeTensor> | Record<string, SafeTensor>,
+  metadata?: Record<string, string>,
+): void {
+  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+}
+
+export function readSafetensors(file: string): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return decodeSafetensors(buf, file);
+}
