@@ -46,6 +46,8 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
  * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel, so conv training fails there. With --shim the
  * worker registers one that runs wasm's own Conv3DBackpropFilterV2 on depth-1 views of the same buffers
  * (a 2-D conv is a 3-D conv with depth 1). All arithmetic stays in wasm; the table marks such cells.
+ * Checked against the cpu backend and PyTorch for stride 1 ('same' and 'valid'); wasm's 3-D kernel gives wrong
+ * filter gradients for stride > 1, so the shim refuses strides other than 1.
  */
 export function registerWasmConv2DBackpropFilterShim(): boolean {
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) return false;
@@ -60,12 +62,17 @@ export function registerWasmConv2DBackpropFilterShim(): boolean {
         strides: number | [number, number];
         pad: 'same' | 'valid' | number;
         dataFormat: string;
-        dilations?: number;
+        dilations?: number | [number, number];
         filterShape: [number, number, number, number];
       };
       if (a.dataFormat !== 'NHWC') throw new Error('shim: NHWC only');
       if (typeof a.pad !== 'string') throw new Error('shim: pad same/valid only');
       const [sh, sw] = typeof a.strides === 'number' ? [a.strides, a.strides] : a.strides;
+      // wasm's Conv3DBackpropFilterV2 (4.22) disagrees with cpu and PyTorch for strides > 1: refuse those
+      if (sh !== 1 || sw !== 1) throw new Error('wasm Conv2DBackpropFilter shim: stride 1 only');
+      const dil = a.dilations ?? 1;
+      if ((Array.isArray(dil) ? dil : [dil]).some((d) => d !== 1))
+        throw new Error('wasm Conv2DBackpropFilter shim: dilation 1 only');
       const view = (t: tf.TensorInfo): tf.TensorInfo => ({
         dataId: t.dataId,
         dtype: t.dtype,

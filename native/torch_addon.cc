@@ -15,7 +15,9 @@
 #include <ATen/core/stack.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/version.h>
-#include <malloc.h>
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+#include <mutex>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -359,12 +361,86 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   })
 }
-// Keep big tensor buffers on the glibc heap instead of one mmap/munmap per allocation:
-// otherwise every training step re-faults ~100 MB of fresh zero pages (W2: +30..150% time).
-Napi::Value TuneMalloc(const Napi::CallbackInfo& info) {
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  return info.Env().Undefined();
+// ------------------------------------------------------------------ caching CPU allocator
+// tfjs allocates a fresh output for every kernel. With glibc, large blocks (>= 128 KiB) come from
+// mmap or the top of the heap and are returned to the kernel on free, so every training step
+// re-faults its working set (~1 page fault per 4 KiB written). This allocator keeps freed large
+// blocks in per-size free lists (up to `cap` bytes) and hands them out again: no faults in steady
+// state. (mallopt tuning was measured instead and fragments the heap without bound.)
+// data == context and a raw deleter, as oneDNN's raw_allocate/raw_deallocate require.
+class CachingAllocator final : public c10::Allocator {
+ public:
+  static constexpr size_t kMin = 128 << 10;
+  size_t cap = size_t(1) << 30;
+  std::mutex mu;
+  std::unordered_map<size_t, std::vector<void*>> lists;  // block size -> free blocks
+  std::unordered_map<void*, size_t> live;                // large blocks in use -> size
+  size_t cached = 0;
+
+  at::DataPtr allocate(size_t n) const override {
+    return const_cast<CachingAllocator*>(this)->get(n);
+  }
+  at::DeleterFnPtr raw_deleter() const override { return &giveBack; }
+  at::DataPtr get(size_t n) {
+    void* p = nullptr;
+    size_t size = (n + 4095) & ~size_t(4095);
+    if (n >= kMin) {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = lists.find(size);
+      if (it != lists.end() && !it->second.empty()) {
+        p = it->second.back();
+        it->second.pop_back();
+        cached -= size;
+      }
+    }
+    if (!p) p = c10::alloc_cpu(n >= kMin ? size : n);
+    if (n >= kMin) {
+      std::lock_guard<std::mutex> lock(mu);
+      live[p] = size;
+    }
+    return {p, p, &giveBack, at::Device(at::kCPU)};
+  }
+  static void giveBack(void* p);
+  size_t emptyCache() {
+    std::lock_guard<std::mutex> lock(mu);
+    size_t n = cached;
+    for (auto& kv : lists)
+      for (void* q : kv.second) c10::free_cpu(q);
+    lists.clear();
+    cached = 0;
+    return n;
+  }
+};
+CachingAllocator g_alloc;
+void CachingAllocator::giveBack(void* p) {
+  {
+    std::lock_guard<std::mutex> lock(g_alloc.mu);
+    auto it = g_alloc.live.find(p);
+    if (it != g_alloc.live.end()) {
+      size_t size = it->second;
+      g_alloc.live.erase(it);
+      if (g_alloc.cached + size <= g_alloc.cap) {
+        g_alloc.lists[size].push_back(p);
+        g_alloc.cached += size;
+        return;
+      }
+    }
+  }
+  c10::free_cpu(p);
+}
+
+// useCachingAllocator(capBytes): route CPU tensor memory through the cache (idempotent).
+Napi::Value UseCachingAllocator(const Napi::CallbackInfo& info) {
+  GUARDED({
+    static bool installed = false;
+    if (info.Length() > 0 && info[0].IsNumber()) g_alloc.cap = size_t(num(info[0], "capBytes"));
+    if (!installed) c10::SetCPUAllocator(&g_alloc, /*priority=*/10);
+    installed = true;
+    return Napi::Boolean::New(info.Env(), true);
+  })
+}
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(g_alloc.emptyCache()));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -379,7 +455,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
-  exports.Set("tuneMalloc", Napi::Function::New(env, TuneMalloc));
+  exports.Set("useCachingAllocator", Napi::Function::New(env, UseCachingAllocator));
+  exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("libtorchVersion", Napi::String::New(env, TORCH_VERSION));
   return exports;
 }

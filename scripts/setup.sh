@@ -18,13 +18,24 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "setup: installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# libtorch-dev pulls in the pthread OpenBLAS, which has priority; torch's OpenMP thread pool wants the
+# OpenMP build (the pthread one oversubscribes the cores). Select it for BLAS and LAPACK.
+arch_dir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+for lib in libblas.so.3 liblapack.so.3; do
+  alt="$lib-$(basename "$arch_dir")"
+  target="$arch_dir/openblas-openmp/$lib"
+  if [ -e "$target" ] && [ "$(readlink -f "/etc/alternatives/$alt" 2>/dev/null)" != "$target" ]; then
+    ${SUDO:-} update-alternatives --set "$alt" "$target" >/dev/null 2>&1 || echo "setup: warning: could not select $target"
+  fi
+done
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"

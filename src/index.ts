@@ -4,8 +4,24 @@ export { Rng, type RngState } from './core/rng.js';
 export { initBackend, type BackendName } from './backend/index.js';
 export * as data from './data/index.js';
 export { evaluate, formatEval, type EvalOptions, type EvalResult, type EvalMetric } from './eval/evaluate.js';
-export { encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors, type SafeTensor, type DType } from './io/safetensors.js';
-export { imageGrid, scatterPlot, linePlot, savePng, Canvas, type GridOptions, type ScatterSeries, type LineSeries } from './io/png.js';
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  readSafetensors,
+  writeSafetensors,
+  type SafeTensor,
+  type DType,
+} from './io/safetensors.js';
+export {
+  imageGrid,
+  scatterPlot,
+  linePlot,
+  savePng,
+  Canvas,
+  type GridOptions,
+  type ScatterSeries,
+  type LineSeries,
+} from './io/png.js';
 export { writeFileAtomic } from './io/atomic.js';
 export {
   saveCheckpoint,
@@ -18,7 +34,17 @@ export {
   type LoadedCheckpoint,
   type TrainState,
 } from './train/checkpoint.js';
-export { train, makeTrainConfig, limitDataset, TRAIN_DEFAULTS, NonFiniteLossError, type TrainConfig, type TrainOptions, type TrainResult, type StepRecord } from './train/loop.js';
+export {
+  train,
+  makeTrainConfig,
+  limitDataset,
+  TRAIN_DEFAULTS,
+  NonFiniteLossError,
+  type TrainConfig,
+  type TrainOptions,
+  type TrainResult,
+  type StepRecord,
+} from './train/loop.js';
 export { Adam, Ema, learningRate, globalNorm, type OptimConfig, type Schedule } from './train/optim.js';
 export { Progress, type ProgressMode } from './train/progress.js';
 import './families/index.js';

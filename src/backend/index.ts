@@ -1,13 +1,24 @@
 // Backend choice: the native libtorch backend ('torch') when its addon loads, else wasm, else cpu.
-// (The torch part is filled in by src/backend/torch/.)
+// The torch backend lives in src/backend/torch/ (kernel table over the N-API addon in native/).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { registerAllGradients } from './gradients.js';
 
 export type BackendName = 'torch' | 'wasm' | 'cpu';
+const NAMES: BackendName[] = ['torch', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  backend: string;
+  threads: number;
+  libtorchVersion?: string;
+  addonPath?: string;
+}
 
 let wasmPathsSet = false;
+let torchModule: typeof import('./torch/index.js') | undefined;
 
 async function tryWasm(): Promise<boolean> {
   try {
@@ -24,12 +35,37 @@ async function tryWasm(): Promise<boolean> {
   }
 }
 
+/** Register and select 'torch'; returns null on success, else why not. */
+async function tryTorch(threads?: number): Promise<string | null> {
+  try {
+    torchModule ??= await import('./torch/index.js');
+    const err = torchModule.registerTorch({ threads });
+    if (err !== null) return err;
+    if (!(await tf.setBackend('torch'))) return 'the torch backend failed to initialize';
+    return null;
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
+}
+
 /**
  * Select a backend. `preferred` (or env GENMODELS_BACKEND) forces one; otherwise torch > wasm > cpu.
- * Returns the name of the backend in use. Prints a one-line notice when falling back, unless quiet.
+ * Returns the name of the backend in use. Prints a one-line notice (stderr) when falling back, unless
+ * quiet. Also registers tfjs-core's gradients (its Node entry does not).
  */
-export async function initBackend(preferred?: BackendName, opts: { quiet?: boolean } = {}): Promise<BackendName> {
-  const want = preferred ?? (process.env.GENMODELS_BACKEND as BackendName | undefined);
+export async function initBackend(
+  preferred?: BackendName,
+  opts: { quiet?: boolean; threads?: number } = {},
+): Promise<BackendName> {
+  await registerAllGradients();
+  const env = process.env.GENMODELS_BACKEND;
+  if (preferred === undefined && env !== undefined && env !== '' && !NAMES.includes(env as BackendName)) {
+    throw new Error(`GENMODELS_BACKEND must be one of ${NAMES.join(', ')} (got '${env}')`);
+  }
+  const want = preferred ?? ((env || undefined) as BackendName | undefined);
+  const notice = (msg: string) => {
+    if (!opts.quiet) process.stderr.write(`genmodels: ${msg}\n`);
+  };
   if (want === 'cpu') {
     await tf.setBackend('cpu');
     return 'cpu';
@@ -38,7 +74,23 @@ export async function initBackend(preferred?: BackendName, opts: { quiet?: boole
     if (await tryWasm()) return 'wasm';
     throw new Error('the wasm backend could not be initialized');
   }
-  if (await tryWasm()) return 'wasm';
+  const why = await tryTorch(opts.threads);
+  if (why === null) return 'torch';
+  if (want === 'torch') throw new Error(`the torch backend is unavailable: ${why}`);
+  if (await tryWasm()) {
+    notice(`using the wasm backend (torch backend unavailable: ${why})`);
+    return 'wasm';
+  }
   await tf.setBackend('cpu');
+  notice(`using the slow cpu backend (torch backend unavailable: ${why}; wasm failed to load)`);
   return 'cpu';
+}
+
+/** What is running: backend name, intra-op threads, and for 'torch' the libtorch version and addon path. */
+export function backendInfo(): BackendInfo {
+  const backend = tf.getBackend();
+  const info = backend === 'torch' ? torchModule?.torchInfo() : undefined;
+  if (info !== undefined) return { backend, ...info };
+  // wasm runs single-threaded here (no SharedArrayBuffer worker pool in Node); cpu is single-threaded
+  return { backend, threads: backend === 'wasm' || backend === 'cpu' ? 1 : os.availableParallelism() };
 }

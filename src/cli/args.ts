@@ -4,9 +4,18 @@ import { UserError } from '../core/model.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parse(argv: string[], options: Options, cmd: string): { values: Record<string, unknown>; positionals: string[] } {
+export function parse(
+  argv: string[],
+  options: Options,
+  cmd: string,
+): { values: Record<string, unknown>; positionals: string[] } {
   try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const r = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: r.values as Record<string, unknown>, positionals: r.positionals };
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '');
@@ -17,14 +26,16 @@ export function parse(argv: string[], options: Options, cmd: string): { values: 
 export function intArg(v: unknown, flag: string, min = 0): number | undefined {
   if (v === undefined) return undefined;
   const s = String(v);
-  if (!/^-?\d+$/.test(s) || Number(s) < min) throw new UserError(`${flag} must be an integer >= ${min}, got '${s}'`);
+  if (!/^-?\d+$/.test(s) || Number(s) < min)
+    throw new UserError(`${flag} must be an integer >= ${min}, got '${s}'`);
   return Number(s);
 }
 
 export function numArg(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (String(v).trim() === '' || !Number.isFinite(n)) throw new UserError(`${flag} must be a number, got '${String(v)}'`);
+  if (String(v).trim() === '' || !Number.isFinite(n))
+    throw new UserError(`${flag} must be a number, got '${String(v)}'`);
   return n;
 }
 

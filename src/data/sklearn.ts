@@ -5,7 +5,15 @@ import * as path from 'node:path';
 import { UserError } from '../core/model.js';
 import type { Dataset, Split } from './types.js';
 import { SKLEARN_DATA_DIR } from './paths.js';
-import { lines, normalizeTableOptions, parseCell, readText, splitIndices, tableDataset, type Table } from './tables.js';
+import {
+  lines,
+  normalizeTableOptions,
+  parseCell,
+  readText,
+  splitIndices,
+  tableDataset,
+  type Table,
+} from './tables.js';
 import { imageDataset, normalizeImageOptions } from './images.js';
 import { optBool, optInt, optNumber, type Options } from './options.js';
 
@@ -17,7 +25,8 @@ function numericRows(text: string, file: string, k: number, from: number, names:
     .slice(from)
     .map((r) => {
       const cells = r.text.split(',');
-      if (cells.length !== k) throw new UserError(`${file}:${r.line}: expected ${k} columns, got ${cells.length}`);
+      if (cells.length !== k)
+        throw new UserError(`${file}:${r.line}: expected ${k} columns, got ${cells.length}`);
       return cells.map((c, i) => parseCell(c, file, r.line, names[i]!));
     });
 }
@@ -37,7 +46,8 @@ export function readDigits(file = path.join(SKLEARN_DATA_DIR, 'digits.csv.gz')):
   const y = new Int32Array(rows.length);
   rows.forEach((r, i) => {
     for (let j = 0; j < 64; j++) {
-      if (r[j]! < 0 || r[j]! > 16) throw new UserError(`${file}: row ${i + 1}: pixel value ${r[j]} not in 0..16`);
+      if (r[j]! < 0 || r[j]! > 16)
+        throw new UserError(`${file}: row ${i + 1}: pixel value ${r[j]} not in 0..16`);
       x[i * 64 + j] = r[j]!;
     }
     y[i] = labelOf(r[64]!, file, i, 10);

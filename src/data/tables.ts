@@ -60,7 +60,8 @@ export function parseCell(raw: string, file: string, line: number, column: strin
   const s = unquote(raw);
   const v = s === '' ? NaN : Number(s);
   if (!Number.isFinite(v)) {
-    const what = s === '' ? 'empty' : /^[+-]?(nan|inf(inity)?)$/i.test(s) ? 'not a finite number' : 'not a number';
+    const what =
+      s === '' ? 'empty' : /^[+-]?(nan|inf(inity)?)$/i.test(s) ? 'not a finite number' : 'not a number';
     throw new UserError(`${file}:${line}: column '${column}': '${s}' is ${what}`);
   }
   return v;
@@ -94,7 +95,8 @@ export function parseCsv(text: string, file: string, label?: string, classes?: s
   const rawLabels: string[] = [];
   rows.forEach((r, ri) => {
     const cells = r.text.split(',');
-    if (cells.length !== k) throw new UserError(`${file}:${r.line}: expected ${k} columns, got ${cells.length}`);
+    if (cells.length !== k)
+      throw new UserError(`${file}:${r.line}: expected ${k} columns, got ${cells.length}`);
     let c = 0;
     for (let i = 0; i < k; i++) {
       if (i === li) rawLabels.push(unquote(cells[i]!));
@@ -113,14 +115,19 @@ export function parseCsv(text: string, file: string, label?: string, classes?: s
   const index = new Map(names.map((c, i) => [c, i]));
   rawLabels.forEach((s, i) => {
     const c = index.get(s);
-    if (c === undefined) throw new UserError(`${file}:${labelLine(i)}: unknown label '${s}' in column '${label}'`);
+    if (c === undefined)
+      throw new UserError(`${file}:${labelLine(i)}: unknown label '${s}' in column '${label}'`);
     y[i] = c;
   });
   return { n, columns, x, y, classes: names, numClasses: names.length };
 }
 
 /** Seeded split: a permutation of the rows; the first round(n * testFraction) go to test (kept in file order). */
-export function splitIndices(n: number, testFraction: number, seed: number): { train: Int32Array; test: Int32Array } {
+export function splitIndices(
+  n: number,
+  testFraction: number,
+  seed: number,
+): { train: Int32Array; test: Int32Array } {
   const perm = new Rng(seed).permutation(n);
   const nTest = Math.min(n - 1, Math.round(n * testFraction));
   const test = perm.slice(0, nTest).sort();
@@ -179,9 +186,18 @@ export function normalizeTableOptions(name: string, opts: Options, extra: readon
  * A vector dataset over a table. Standardization statistics come from `stats` when given (a checkpoint),
  * else are fitted on the training split. opts must be normalized (normalizeTableOptions).
  */
-export function tableDataset(name: string, opts: Options, table: Table, stats?: Record<string, unknown>): Dataset {
+export function tableDataset(
+  name: string,
+  opts: Options,
+  table: Table,
+  stats?: Record<string, unknown>,
+): Dataset {
   const d = table.columns.length;
-  const { train: trIdx, test: teIdx } = splitIndices(table.n, opts['testFraction'] as number, opts['seed'] as number);
+  const { train: trIdx, test: teIdx } = splitIndices(
+    table.n,
+    opts['testFraction'] as number,
+    opts['seed'] as number,
+  );
   const limit = opts['limit'] as number | undefined;
   const train = gather(table, limit === undefined ? trIdx : trIdx.subarray(0, limit));
   const test = gather(table, limit === undefined ? teIdx : teIdx.subarray(0, limit));
@@ -200,7 +216,12 @@ export function tableDataset(name: string, opts: Options, table: Table, stats?: 
   }
   const numClasses =
     typeof stats?.['numClasses'] === 'number' ? (stats['numClasses'] as number) : table.numClasses;
-  const spec: DataSpec = { kind: 'vector', shape: [d], domain: 'real', ...(numClasses ? { numClasses } : {}) };
+  const spec: DataSpec = {
+    kind: 'vector',
+    shape: [d],
+    domain: 'real',
+    ...(numClasses ? { numClasses } : {}),
+  };
   const logDetConst = std ? -std.reduce((a, s) => a + Math.log(s), 0) : 0;
   const outStats: Record<string, unknown> = {};
   if (mean && std) Object.assign(outStats, { mean, std });

@@ -41,7 +41,10 @@ export interface ToyModes {
 
 function ringCenters(): number[][] {
   // 8 modes on a circle of radius 2
-  return Array.from({ length: 8 }, (_, k) => [2 * Math.cos((2 * Math.PI * k) / 8), 2 * Math.sin((2 * Math.PI * k) / 8)]);
+  return Array.from({ length: 8 }, (_, k) => [
+    2 * Math.cos((2 * Math.PI * k) / 8),
+    2 * Math.sin((2 * Math.PI * k) / 8),
+  ]);
 }
 
 function gridCenters(): number[][] {
@@ -137,7 +140,12 @@ export function loadToy(name: string, opts: Options): Dataset {
   const train = sampleToy(name, o['nTrain'] as number, trainRng, noise);
   const test = sampleToy(name, o['nTest'] as number, testRng, noise);
   const k = NUM_CLASSES[name];
-  const spec: DataSpec = { kind: 'vector', shape: [2], domain: 'real', ...(k !== undefined ? { numClasses: k } : {}) };
+  const spec: DataSpec = {
+    kind: 'vector',
+    shape: [2],
+    domain: 'real',
+    ...(k !== undefined ? { numClasses: k } : {}),
+  };
   return {
     name,
     spec,

@@ -74,7 +74,10 @@ export function logitLogDet(y: tf.Tensor, alpha: number): tf.Tensor1D {
 
 function sumAllButFirst(t: tf.Tensor): tf.Tensor1D {
   if (t.rank === 1) return t.clone() as tf.Tensor1D;
-  return tf.sum(t, Array.from({ length: t.rank - 1 }, (_, i) => i + 1)) as tf.Tensor1D;
+  return tf.sum(
+    t,
+    Array.from({ length: t.rank - 1 }, (_, i) => i + 1),
+  ) as tf.Tensor1D;
 }
 
 /** The image preprocessing chain, as stored in dataset options. */

@@ -32,7 +32,10 @@ export interface Dataset {
    * unshuffled test split: its row index); per-row noise is keyed by (seed, offset + row), so it does not
    * depend on the batch size.
    */
-  prepare(x: Float32Array, ctx: { split: 'train' | 'test'; epoch: number; seed: number; offset: number }): Float32Array;
+  prepare(
+    x: Float32Array,
+    ctx: { split: 'train' | 'test'; epoch: number; seed: number; offset: number },
+  ): Float32Array;
   /** model-space values -> displayable values (images in [0,1], tables in original units) */
   toDisplay(x: Float32Array): Float32Array;
   describe(): DatasetConfig;

@@ -5,7 +5,15 @@
 // The interior difference is computed in log space without cancellation:
 //   sigma(a) - sigma(b) = sigma(a) sigma(-b) (1 - e^{-(a-b)}),  a - b = 2h/s > 0.
 import * as tf from '@tensorflow/tfjs-core';
-import { broadcastShape, log1mexp, logSigmoid, nextSeed, stopGradient, uniformOpen, type Distribution } from './util.js';
+import {
+  broadcastShape,
+  log1mexp,
+  logSigmoid,
+  nextSeed,
+  stopGradient,
+  uniformOpen,
+  type Distribution,
+} from './util.js';
 
 export interface DiscretizedOptions {
   /** lower clamp on log s (PixelCNN++ uses -7); -Infinity for none */
@@ -108,7 +116,11 @@ export class MixtureDiscretizedLogistic implements Distribution {
   }
 
   /** Split a network output [..., 3K] into (logitProbs, mu, logScale) along the last axis. */
-  static fromParams(params: tf.Tensor, levels = 256, opts: DiscretizedOptions = {}): MixtureDiscretizedLogistic {
+  static fromParams(
+    params: tf.Tensor,
+    levels = 256,
+    opts: DiscretizedOptions = {},
+  ): MixtureDiscretizedLogistic {
     const k3 = params.shape[params.rank - 1]!;
     if (k3 % 3 !== 0) throw new Error(`MixtureDiscretizedLogistic: last axis ${k3} is not 3K`);
     const [logitProbs, mu, logScale] = tf.split(params, 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];

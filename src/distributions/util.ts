@@ -25,7 +25,10 @@ export function log1mexp(d: tf.Tensor): tf.Tensor {
 export function sumEvent(t: tf.Tensor): tf.Tensor1D {
   if (t.rank === 0) throw new Error('sumEvent: needs a batch axis');
   if (t.rank === 1) return t.clone() as tf.Tensor1D;
-  return tf.sum(t, Array.from({ length: t.rank - 1 }, (_, i) => i + 1)) as tf.Tensor1D;
+  return tf.sum(
+    t,
+    Array.from({ length: t.rank - 1 }, (_, i) => i + 1),
+  ) as tf.Tensor1D;
 }
 
 /** Identity whose gradient is zero (a non-reparameterized sample). */

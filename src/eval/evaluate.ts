@@ -57,25 +57,45 @@ class Acc {
   metric(name: EvalMetric['name'], D: number, k?: number): EvalMetric {
     const mean = this.sum / this.n;
     const varc = Math.max(0, this.sumSq / this.n - mean * mean);
-    const m: EvalMetric = { name, nats: mean, stderr: Math.sqrt(varc / Math.max(1, this.n - 1)), bitsPerDim: mean / (D * Math.LN2) };
+    const m: EvalMetric = {
+      name,
+      nats: mean,
+      stderr: Math.sqrt(varc / Math.max(1, this.n - 1)),
+      bitsPerDim: mean / (D * Math.LN2),
+    };
     if (k !== undefined) m.k = k;
     return m;
   }
 }
 
-export async function evaluate(model: GenerativeModel, ds: Dataset, opts: EvalOptions = {}): Promise<EvalResult> {
+export async function evaluate(
+  model: GenerativeModel,
+  ds: Dataset,
+  opts: EvalOptions = {},
+): Promise<EvalResult> {
   const split = opts.split ?? 'test';
   const density = model.taxonomy.density;
   if (density === 'none') {
     // TODO(sample metrics): models without a likelihood need sample-based metrics (e.g. MMD on toy data,
     // a classifier-based FID on images). Not implemented yet: report that honestly instead of a number.
-    return { split, n: 0, density, metrics: [], note: 'this model has no likelihood; sample-based metrics are not implemented yet' };
+    return {
+      split,
+      n: 0,
+      density,
+      metrics: [],
+      note: 'this model has no likelihood; sample-based metrics are not implemented yet',
+    };
   }
   const iw = opts.iw ?? 0;
   if (iw < 0 || !Number.isInteger(iw)) throw new UserError(`--iw must be a positive integer, got ${iw}`);
-  if (iw > 1 && density !== 'bound') throw new UserError(`--iw applies to models with a likelihood bound; '${model.kind}' has an exact density`);
-  if (density === 'exact' && !model.logProb) throw new Error(`model '${model.kind}' claims an exact density but has no logProb`);
-  if (density === 'bound' && !model.logProbBound) throw new Error(`model '${model.kind}' claims a bound but has no logProbBound`);
+  if (iw > 1 && density !== 'bound')
+    throw new UserError(
+      `--iw applies to models with a likelihood bound; '${model.kind}' has an exact density`,
+    );
+  if (density === 'exact' && !model.logProb)
+    throw new Error(`model '${model.kind}' claims an exact density but has no logProb`);
+  if (density === 'bound' && !model.logProbBound)
+    throw new Error(`model '${model.kind}' claims a bound but has no logProbBound`);
   const data = split === 'train' ? ds.train : ds.test;
   const N = opts.maxN && opts.maxN > 0 ? Math.min(opts.maxN, data.n) : data.n;
   const bs = opts.batchSize ?? 256;
@@ -98,7 +118,8 @@ export async function evaluate(model: GenerativeModel, ds: Dataset, opts: EvalOp
       if (density === 'exact') vals = model.logProb!(x, y).dataSync() as Float32Array;
       else {
         vals = model.logProbBound!(x, { k: 1, seed: rng.nextSeed(), y }).dataSync() as Float32Array;
-        if (iw > 1) ivals = model.logProbBound!(x, { k: iw, seed: rng.nextSeed(), y }).dataSync() as Float32Array;
+        if (iw > 1)
+          ivals = model.logProbBound!(x, { k: iw, seed: rng.nextSeed(), y }).dataSync() as Float32Array;
       }
     });
     main.add(vals);

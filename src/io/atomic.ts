@@ -30,7 +30,10 @@ export function writeFileSynced(file: string, data: Uint8Array | string): void {
 }
 
 export function tempName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 /** Atomically replace `file` with `data`. */

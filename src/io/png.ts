@@ -23,7 +23,7 @@ const FONT: Record<string, number[]> = {
   '+': [0, 4, 4, 31, 4, 4, 0],
   ':': [0, 12, 12, 0, 12, 12, 0],
   '/': [1, 2, 2, 4, 8, 8, 16],
-  '_': [0, 0, 0, 0, 0, 0, 31],
+  _: [0, 0, 0, 0, 0, 0, 31],
   '=': [0, 0, 31, 0, 31, 0, 0],
   '(': [2, 4, 8, 8, 8, 4, 2],
   ')': [8, 4, 2, 2, 2, 4, 8],
@@ -116,7 +116,9 @@ export class Canvas {
     }
   }
   dot(x: number, y: number, r: number, c: RGB, alpha = 1): void {
-    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (dx * dx + dy * dy <= r * r + 0.5) this.set(x + dx, y + dy, c, alpha);
+    for (let dy = -r; dy <= r; dy++)
+      for (let dx = -r; dx <= r; dx++)
+        if (dx * dx + dy * dy <= r * r + 0.5) this.set(x + dx, y + dy, c, alpha);
   }
   /** draw text with the 5x7 font; (x, y) is the top-left corner; returns the width drawn */
   text(x: number, y: number, s: string, c: RGB = [0, 0, 0], scale = 1): number {
@@ -158,7 +160,8 @@ export interface GridOptions {
 export function imageGrid(data: Float32Array | number[], shape: number[], opts: GridOptions = {}): Canvas {
   if (shape.length === 3) shape = [...shape, 1];
   const [n, H, W, C] = shape as [number, number, number, number];
-  if (shape.length !== 4 || (C !== 1 && C !== 3)) throw new Error(`imageGrid wants [n,H,W,1|3], got [${shape}]`);
+  if (shape.length !== 4 || (C !== 1 && C !== 3))
+    throw new Error(`imageGrid wants [n,H,W,1|3], got [${shape}]`);
   if (data.length !== n * H * W * C) throw new Error(`imageGrid: ${data.length} values for shape [${shape}]`);
   const nrow = Math.max(1, Math.min(n, opts.nrow ?? Math.ceil(Math.sqrt(n))));
   const rows = Math.max(1, Math.ceil(n / nrow));
@@ -173,7 +176,8 @@ export function imageGrid(data: Float32Array | number[], shape: number[], opts: 
     for (let y = 0; y < H; y++)
       for (let x = 0; x < W; x++) {
         const b = ((i * H + y) * W + x) * C;
-        const c: RGB = C === 1 ? [q(data[b]!), q(data[b]!), q(data[b]!)] : [q(data[b]!), q(data[b + 1]!), q(data[b + 2]!)];
+        const c: RGB =
+          C === 1 ? [q(data[b]!), q(data[b]!), q(data[b]!)] : [q(data[b]!), q(data[b + 1]!), q(data[b + 2]!)];
         cv.fillRect(ox + x * s, oy + y * s, s, s, c);
       }
   }
@@ -189,7 +193,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const mag = Math.pow(10, Math.floor(Math.log10(raw)));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) out.push(k === 0 ? 0 : Number((k * step).toPrecision(12)));
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++)
+    out.push(k === 0 ? 0 : Number((k * step).toPrecision(12)));
   return out;
 }
 
@@ -281,7 +286,10 @@ export interface ScatterSeries {
   alpha?: number;
 }
 
-export function scatterPlot(series: ScatterSeries[], opts: { width?: number; height?: number; title?: string } = {}): Canvas {
+export function scatterPlot(
+  series: ScatterSeries[],
+  opts: { width?: number; height?: number; title?: string } = {},
+): Canvas {
   const xs: number[] = [];
   const ys: number[] = [];
   for (const s of series)
@@ -289,17 +297,30 @@ export function scatterPlot(series: ScatterSeries[], opts: { width?: number; hei
       xs.push(s.points[i]!);
       ys.push(s.points[i + 1]!);
     }
-  const { cv, px, py } = drawAxes(opts.width ?? 480, opts.height ?? 480, range(xs, 0.05), range(ys, 0.05), opts.title, undefined);
+  const { cv, px, py } = drawAxes(
+    opts.width ?? 480,
+    opts.height ?? 480,
+    range(xs, 0.05),
+    range(ys, 0.05),
+    opts.title,
+    undefined,
+  );
   const colors = series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]!);
   series.forEach((s, k) => {
     for (let i = 0; i + 1 < s.points.length; i += 2) {
       const x = s.points[i]!;
       const y = s.points[i + 1]!;
-      if (Number.isFinite(x) && Number.isFinite(y)) cv.dot(px(x), py(y), s.radius ?? 1, colors[k]!, s.alpha ?? 0.6);
+      if (Number.isFinite(x) && Number.isFinite(y))
+        cv.dot(px(x), py(y), s.radius ?? 1, colors[k]!, s.alpha ?? 0.6);
     }
   });
   const named = series.map((s, i) => [s.label, colors[i]] as const).filter((p) => p[0]);
-  if (named.length) legend(cv, named.map((p) => p[0]!), named.map((p) => p[1]!));
+  if (named.length)
+    legend(
+      cv,
+      named.map((p) => p[0]!),
+      named.map((p) => p[1]!),
+    );
   return cv;
 }
 
@@ -319,7 +340,14 @@ export function linePlot(
   const xs = series.flatMap((s) => s.x);
   const ys = series.flatMap((s) => s.y);
   const xr = range(xs, 0);
-  const { cv, px, py } = drawAxes(opts.width ?? 640, opts.height ?? 400, xr, range(ys, 0.05), opts.title, opts.xlabel);
+  const { cv, px, py } = drawAxes(
+    opts.width ?? 640,
+    opts.height ?? 400,
+    xr,
+    range(ys, 0.05),
+    opts.title,
+    opts.xlabel,
+  );
   const colors = series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]!);
   series.forEach((s, k) => {
     let prev: [number, number] | null = null;
@@ -336,6 +364,10 @@ export function linePlot(
       prev = p;
     }
   });
-  legend(cv, series.map((s) => s.name), colors);
+  legend(
+    cv,
+    series.map((s) => s.name),
+    colors,
+  );
   return cv;
 }

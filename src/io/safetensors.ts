@@ -6,7 +6,15 @@ import { UserError } from '../core/model.js';
 import { writeFileAtomic } from './atomic.js';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
-export type TensorData = Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+export type TensorData =
+  | Float64Array
+  | Float32Array
+  | Uint16Array
+  | BigInt64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array;
 
 export interface SafeTensor {
   dtype: DType;
@@ -14,7 +22,18 @@ export interface SafeTensor {
   data: TensorData;
 }
 
-const BYTES: Record<DType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const BYTES: Record<DType, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 function view(dtype: DType, buf: ArrayBuffer): TensorData {
   switch (dtype) {
@@ -56,7 +75,9 @@ export function encodeSafetensors(
     if (name === '__metadata__') throw new Error("a tensor cannot be named '__metadata__'");
     const bytes = numel(t.shape) * BYTES[t.dtype];
     if (t.data.byteLength !== bytes) {
-      throw new Error(`tensor '${name}': shape [${t.shape}] ${t.dtype} needs ${bytes} bytes, data has ${t.data.byteLength}`);
+      throw new Error(
+        `tensor '${name}': shape [${t.shape}] ${t.dtype} needs ${bytes} bytes, data has ${t.data.byteLength}`,
+      );
     }
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -86,7 +107,8 @@ export function decodeSafetensors(
   if (buf.length < 8) throw bad(`only ${buf.length} bytes`);
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const n64 = b.readBigUInt64LE(0);
-  if (n64 > BigInt(b.length - 8)) throw bad(`header length ${n64} exceeds the file size ${b.length} (truncated or foreign file)`);
+  if (n64 > BigInt(b.length - 8))
+    throw bad(`header length ${n64} exceeds the file size ${b.length} (truncated or foreign file)`);
   const n = Number(n64);
   if (n < 2) throw bad('empty header');
   let header: unknown;
@@ -95,7 +117,8 @@ export function decodeSafetensors(
   } catch {
     throw bad('header is not JSON');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw bad('header is not a JSON object');
   const dataStart = 8 + n;
   const dataLen = b.length - dataStart;
   const tensors = new Map<string, SafeTensor>();
@@ -114,15 +137,23 @@ export function decodeSafetensors(
       throw bad(`tensor '${name}' has unknown dtype ${JSON.stringify(e?.dtype)}`);
     }
     const dtype = e.dtype as DType;
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`tensor '${name}' has a bad shape`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0))
+      throw bad(`tensor '${name}' has a bad shape`);
     const off = e.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[1] < off[0]) {
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((o) => Number.isInteger(o) && o >= 0) ||
+      off[1] < off[0]
+    ) {
       throw bad(`tensor '${name}' has bad data_offsets`);
     }
     const [begin, end] = off as [number, number];
     const shape = e.shape as number[];
-    if (end - begin !== numel(shape) * BYTES[dtype]) throw bad(`tensor '${name}': data_offsets do not match shape and dtype`);
-    if (end > dataLen) throw bad(`tensor '${name}' ends at byte ${end} but the data has ${dataLen} bytes (truncated file)`);
+    if (end - begin !== numel(shape) * BYTES[dtype])
+      throw bad(`tensor '${name}': data_offsets do not match shape and dtype`);
+    if (end > dataLen)
+      throw bad(`tensor '${name}' ends at byte ${end} but the data has ${dataLen} bytes (truncated file)`);
     spans.push([begin, end]);
     // copy: the data may not be aligned for a typed-array view
     const ab = new ArrayBuffer(end - begin);
@@ -147,7 +178,10 @@ export function writeSafetensors(
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
-export function readSafetensors(file: string): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+export function readSafetensors(file: string): {
+  tensors: Map<string, SafeTensor>;
+  metadata: Record<string, string>;
+} {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);

@@ -64,7 +64,8 @@ function toSafe(t: tf.Tensor): SafeTensor {
   const data = t.dataSync();
   if (t.dtype === 'float32') return { dtype: 'F32', shape: t.shape.slice(), data: data as Float32Array };
   if (t.dtype === 'int32') return { dtype: 'I32', shape: t.shape.slice(), data: data as Int32Array };
-  if (t.dtype === 'bool') return { dtype: 'BOOL', shape: t.shape.slice(), data: Uint8Array.from(data as Uint8Array) };
+  if (t.dtype === 'bool')
+    return { dtype: 'BOOL', shape: t.shape.slice(), data: Uint8Array.from(data as Uint8Array) };
   throw new Error(`cannot checkpoint a ${t.dtype} tensor`);
 }
 
@@ -82,11 +83,13 @@ export function saveCheckpoint(dir: string, args: SaveArgs, hooks: { beforeSwap?
   const tensors = new Map<string, SafeTensor>();
   const nameOf = new Map<tf.Variable, string>();
   for (const [name, v] of model.variables()) {
-    if (name.startsWith('optim/') || name.startsWith('ema/')) throw new Error(`model variable name '${name}' is reserved`);
+    if (name.startsWith('optim/') || name.startsWith('ema/'))
+      throw new Error(`model variable name '${name}' is reserved`);
     tensors.set(name, toSafe(v));
     nameOf.set(v, name);
   }
-  for (const [obj, opt] of args.optimizers ?? []) for (const [rel, t] of opt.state()) tensors.set(`optim/${obj}/${rel}`, toSafe(t));
+  for (const [obj, opt] of args.optimizers ?? [])
+    for (const [rel, t] of opt.state()) tensors.set(`optim/${obj}/${rel}`, toSafe(t));
   for (const [n, t] of args.ema?.shadow ?? []) tensors.set(`ema/${n}`, toSafe(t));
   const weights = encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, step: String(args.state.step) });
   const config: CheckpointConfig = {
@@ -136,7 +139,9 @@ export function readCheckpointConfig(dir: string): { dir: string; config: Checkp
     throw new UserError(`${file} is not a genmodels checkpoint (format field missing or foreign)`);
   }
   if (typeof cfg.version !== 'number' || cfg.version > CHECKPOINT_VERSION) {
-    throw new UserError(`${file}: checkpoint version ${cfg.version} is newer than this genmodels understands (${CHECKPOINT_VERSION})`);
+    throw new UserError(
+      `${file}: checkpoint version ${cfg.version} is newer than this genmodels understands (${CHECKPOINT_VERSION})`,
+    );
   }
   if (!cfg.model?.kind || !cfg.spec?.shape || !cfg.state || !cfg.weights?.file) {
     throw new UserError(`${file}: checkpoint config is incomplete`);
@@ -170,7 +175,9 @@ export function loadCheckpoint(dir: string, opts: { useEma?: boolean } = {}): Lo
     throw new UserError(`checkpoint ${cdir} is incomplete: cannot read ${config.weights.file}`);
   }
   if (buf.length !== config.weights.bytes) {
-    throw new UserError(`checkpoint ${cdir} is corrupt: ${config.weights.file} has ${buf.length} bytes, expected ${config.weights.bytes} (truncated?)`);
+    throw new UserError(
+      `checkpoint ${cdir} is corrupt: ${config.weights.file} has ${buf.length} bytes, expected ${config.weights.bytes} (truncated?)`,
+    );
   }
   const { tensors } = decodeSafetensors(buf, wfile);
   const entry = modelEntry(config.model.kind);
@@ -190,12 +197,17 @@ export function loadCheckpoint(dir: string, opts: { useEma?: boolean } = {}): Lo
   }
   try {
     for (const [name, v] of model.variables()) {
-      const t = (opts.useEma && emaState.has(name) ? { data: emaState.get(name)!, shape: v.shape } : tensors.get(name)) as
-        | Pick<SafeTensor, 'data' | 'shape'>
-        | undefined;
-      if (!t) throw new UserError(`checkpoint ${cdir} has no weights for variable '${name}' of model '${model.kind}'`);
+      const t = (
+        opts.useEma && emaState.has(name) ? { data: emaState.get(name)!, shape: v.shape } : tensors.get(name)
+      ) as Pick<SafeTensor, 'data' | 'shape'> | undefined;
+      if (!t)
+        throw new UserError(
+          `checkpoint ${cdir} has no weights for variable '${name}' of model '${model.kind}'`,
+        );
       if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
-        throw new UserError(`checkpoint ${cdir}: variable '${name}' has shape [${t.shape}], the model expects [${v.shape}]`);
+        throw new UserError(
+          `checkpoint ${cdir}: variable '${name}' has shape [${t.shape}], the model expects [${v.shape}]`,
+        );
       }
       tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array | Int32Array, v.shape, v.dtype)));
     }

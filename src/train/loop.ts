@@ -73,12 +73,16 @@ export function makeTrainConfig(over: Partial<Record<keyof TrainConfig, unknown>
   const c = { ...TRAIN_DEFAULTS } as Record<string, unknown>;
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
-    if (!(k in TRAIN_DEFAULTS)) throw new UserError(`unknown training option '${k}' (known: ${Object.keys(TRAIN_DEFAULTS).join(', ')})`);
+    if (!(k in TRAIN_DEFAULTS))
+      throw new UserError(
+        `unknown training option '${k}' (known: ${Object.keys(TRAIN_DEFAULTS).join(', ')})`,
+      );
     c[k] = v;
   }
   const num = (k: keyof TrainConfig, ok: (x: number) => boolean, what: string) => {
     const v = c[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new UserError(`${k} must be ${what}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))
+      throw new UserError(`${k} must be ${what}, got ${JSON.stringify(v)}`);
   };
   const int = Number.isInteger;
   num('epochs', (x) => int(x) && x >= 1, 'an integer >= 1');
@@ -92,7 +96,8 @@ export function makeTrainConfig(over: Partial<Record<keyof TrainConfig, unknown>
   num('weightDecay', (x) => x >= 0, 'non-negative');
   num('clipNorm', (x) => x >= 0, 'non-negative (0 = off)');
   num('ema', (x) => x >= 0 && x < 1, 'in [0, 1) (0 = off)');
-  for (const k of ['limit', 'evalLimit', 'evalIw', 'sampleN', 'maxSteps'] as const) num(k, (x) => int(x) && x >= 0, 'a non-negative integer');
+  for (const k of ['limit', 'evalLimit', 'evalIw', 'sampleN', 'maxSteps'] as const)
+    num(k, (x) => int(x) && x >= 0, 'a non-negative integer');
   num('logEvery', (x) => int(x) && x >= 1, 'an integer >= 1');
   if (!['constant', 'cosine', 'linear'].includes(c.schedule as string)) {
     throw new UserError(`schedule must be constant, cosine or linear, got ${JSON.stringify(c.schedule)}`);
@@ -161,7 +166,10 @@ export function limitDataset(ds: Dataset, limit: number): Dataset {
   return view;
 }
 
-function readHistory(file: string, upToStep: number): { lines: string[]; steps: StepRecord[]; evals: Record<string, unknown>[] } {
+function readHistory(
+  file: string,
+  upToStep: number,
+): { lines: string[]; steps: StepRecord[]; evals: Record<string, unknown>[] } {
   const lines: string[] = [];
   const steps: StepRecord[] = [];
   const evals: Record<string, unknown>[] = [];
@@ -201,7 +209,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const nameOfTf = new Map<string, string>();
   for (const [n, v] of named) nameOfTf.set(v.name, n);
   const state: TrainState & { elapsedSec: number } = opts.resume
-    ? { ...structuredClone(opts.resume.config.state), elapsedSec: (opts.resume.config.state as { elapsedSec?: number }).elapsedSec ?? 0 }
+    ? {
+        ...structuredClone(opts.resume.config.state),
+        elapsedSec: (opts.resume.config.state as { elapsedSec?: number }).elapsedSec ?? 0,
+      }
     : { epoch: 0, step: 0, stepInEpoch: 0, rng: new Rng(cfg.seed).state(), optim: {}, elapsedSec: 0 };
   const rng = Rng.from(state.rng);
   const optimCfg: OptimConfig = {
@@ -215,13 +226,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     clipNorm: cfg.clipNorm,
   };
   const objectives = model.objectives();
-  if (new Set(objectives.map((o) => o.name)).size !== objectives.length) throw new Error(`model '${model.kind}' has duplicate objective names`);
+  if (new Set(objectives.map((o) => o.name)).size !== objectives.length)
+    throw new Error(`model '${model.kind}' has duplicate objective names`);
   const optimizers = new Map<string, Adam>();
   for (const obj of objectives) {
     const params = new Map<string, tf.Variable>();
     for (const v of obj.variables()) {
       const n = nameOfTf.get(v.name);
-      if (!n) throw new Error(`objective '${obj.name}' trains a variable (${v.name}) that model.variables() does not list`);
+      if (!n)
+        throw new Error(
+          `objective '${obj.name}' trains a variable (${v.name}) that model.variables() does not list`,
+        );
       params.set(n, v);
     }
     const opt = new Adam(params, optimCfg);
@@ -237,7 +252,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   writeFileAtomic(metricsFile, prior.lines.map((l) => l + '\n').join(''));
   const history: StepRecord[] = prior.steps;
   const evalHistory: { step: number; nats: number }[] = prior.evals
-    .map((e) => ({ step: e.step as number, nats: ((e.metrics as { nats: number }[] | undefined) ?? [])[0]?.nats ?? NaN }))
+    .map((e) => ({
+      step: e.step as number,
+      nats: ((e.metrics as { nats: number }[] | undefined) ?? [])[0]?.nats ?? NaN,
+    }))
     .filter((e) => Number.isFinite(e.nats));
   const append = (rec: object) => fs.appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
 
@@ -294,7 +312,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const metrics: Record<string, number> = {};
     tf.tidy(() => {
       const batch = toBatch(b);
-      const ctx: StepContext = { step: state.step, epoch: state.epoch, seed: () => rng.nextSeed(), training: true };
+      const ctx: StepContext = {
+        step: state.step,
+        epoch: state.epoch,
+        seed: () => rng.nextSeed(),
+        training: true,
+      };
       for (const obj of objectives) {
         const opt = optimizers.get(obj.name)!;
         const vars = [...opt.params.values()];
@@ -326,7 +349,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             opt.apply(gmap, lr);
             losses[obj.name] = lossV;
             gradNorm[obj.name] = normV;
-            kept.forEach(([k], i) => (metrics[objectives.length > 1 ? `${obj.name}.${k}` : k] = stats[2 + i]!));
+            kept.forEach(
+              ([k], i) => (metrics[objectives.length > 1 ? `${obj.name}.${k}` : k] = stats[2 + i]!),
+            );
           });
         }
       }
@@ -334,7 +359,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     ema?.update();
     state.step += 1;
     state.stepInEpoch += 1;
-    const rec: StepRecord = { type: 'train', step: state.step, epoch: state.epoch, time: elapsed(), lr, losses, gradNorm };
+    const rec: StepRecord = {
+      type: 'train',
+      step: state.step,
+      epoch: state.epoch,
+      time: elapsed(),
+      lr,
+      losses,
+      gradNorm,
+    };
     if (Object.keys(metrics).length) rec.metrics = metrics;
     return rec;
   };
@@ -348,8 +381,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const per = cond ? Math.max(1, Math.floor(cfg.sampleN / s.numClasses!)) : cfg.sampleN;
       const n = cond ? per * s.numClasses! : cfg.sampleN;
       const label = cond ? Array.from({ length: n }, (_, i) => Math.floor(i / per)) : undefined;
-      const x = await withEma(async () =>
-        tf.tidy(() => model.sample(n, { seed: sampleSeed, ...(label ? { label } : {}) })).data() as Promise<Float32Array>,
+      const x = await withEma(
+        async () =>
+          tf
+            .tidy(() => model.sample(n, { seed: sampleSeed, ...(label ? { label } : {}) }))
+            .data() as Promise<Float32Array>,
       );
       const disp = ds.toDisplay(x);
       const file = path.join(outDir, 'samples.png');
@@ -359,7 +395,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         savePng(file, cv);
       } else {
         const m = Math.min(ds.test.n, 2000);
-        const data = ds.toDisplay(ds.prepare(ds.test.x.slice(0, m * 2), { split: 'test', epoch: 0, seed: cfg.seed, offset: 0 }));
+        const data = ds.toDisplay(
+          ds.prepare(ds.test.x.slice(0, m * 2), { split: 'test', epoch: 0, seed: cfg.seed, offset: 0 }),
+        );
         savePng(
           file,
           scatterPlot(
@@ -373,9 +411,21 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
     }
     if (history.length > 1) {
-      const series: LineSeries[] = objectives.map((o) => ({ name: `${o.name} loss`, x: history.map((h) => h.step), y: history.map((h) => h.losses[o.name] ?? NaN) }));
-      if (evalHistory.length) series.push({ name: 'test nll', x: evalHistory.map((e) => e.step), y: evalHistory.map((e) => e.nats) });
-      savePng(path.join(outDir, 'loss.png'), linePlot(series, { title: `${model.kind} training`, xlabel: 'step' }));
+      const series: LineSeries[] = objectives.map((o) => ({
+        name: `${o.name} loss`,
+        x: history.map((h) => h.step),
+        y: history.map((h) => h.losses[o.name] ?? NaN),
+      }));
+      if (evalHistory.length)
+        series.push({
+          name: 'test nll',
+          x: evalHistory.map((e) => e.step),
+          y: evalHistory.map((e) => e.nats),
+        });
+      savePng(
+        path.join(outDir, 'loss.png'),
+        linePlot(series, { title: `${model.kind} training`, xlabel: 'step' }),
+      );
     }
   };
 
@@ -392,7 +442,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       progress.start(stepsPerEpoch, `epoch ${state.epoch + 1}/${cfg.epochs}`, state.stepInEpoch);
       let i = 0;
       let lastRec: StepRecord | null = null;
-      for (const b of batches(ds, 'train', cfg.batchSize, { epoch: state.epoch, seed: cfg.seed, shuffle: true })) {
+      for (const b of batches(ds, 'train', cfg.batchSize, {
+        epoch: state.epoch,
+        seed: cfg.seed,
+        shuffle: true,
+      })) {
         if (i++ < state.stepInEpoch) continue; // resuming inside this epoch
         if (stopRequested || (cfg.maxSteps > 0 && state.step >= cfg.maxSteps)) break;
         const rec = runStep(b);
@@ -413,7 +467,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (interrupted || capped) {
         save();
         stopped = interrupted ? 'interrupted' : 'maxSteps';
-        log(`${stopped === 'interrupted' ? 'interrupted' : 'stopped'} at step ${state.step}; checkpoint saved to ${ckptDir}`);
+        log(
+          `${stopped === 'interrupted' ? 'interrupted' : 'stopped'} at step ${state.step}; checkpoint saved to ${ckptDir}`,
+        );
         break outer;
       }
       // ---- end of epoch: evaluate, draw, checkpoint
@@ -421,7 +477,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       state.stepInEpoch = 0;
       if (model.taxonomy.density !== 'none') {
         lastEval = await withEma(() =>
-          evaluate(model, ds, { split: 'test', batchSize: Math.max(cfg.batchSize, 256), seed: cfg.seed, maxN: cfg.evalLimit, iw: cfg.evalIw, progress: opts.progress ?? 'auto' }),
+          evaluate(model, ds, {
+            split: 'test',
+            batchSize: Math.max(cfg.batchSize, 256),
+            seed: cfg.seed,
+            maxN: cfg.evalLimit,
+            iw: cfg.evalIw,
+            progress: opts.progress ?? 'auto',
+          }),
         );
         log(`epoch ${state.epoch}: ${formatEval(lastEval)}`);
         append({ type: 'eval', step: state.step, epoch: state.epoch, time: elapsed(), ...lastEval });
@@ -442,5 +505,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     progress.stop();
     finish();
   }
-  return { step: state.step, epoch: state.epoch, interrupted: stopped === 'interrupted', stopped, lastEval, history };
+  return {
+    step: state.step,
+    epoch: state.epoch,
+    interrupted: stopped === 'interrupted',
+    stopped,
+    lastEval,
+    history,
+  };
 }

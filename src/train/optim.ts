@@ -49,8 +49,14 @@ export class Adam {
     readonly cfg: OptimConfig,
   ) {
     for (const [name, p] of params) {
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
     }
   }
 
@@ -98,7 +104,8 @@ export class Adam {
       for (const [n, vv] of map) {
         const d = state.get(`${kind}/${n}`);
         if (d) {
-          if (d.length !== vv.size) throw new Error(`optimizer state ${kind}/${n}: ${d.length} values for shape [${vv.shape}]`);
+          if (d.length !== vv.size)
+            throw new Error(`optimizer state ${kind}/${n}: ${d.length} values for shape [${vv.shape}]`);
           tf.tidy(() => vv.assign(tf.tensor(d, vv.shape, 'float32')));
         }
       }
@@ -119,11 +126,17 @@ export class Ema {
     readonly params: Map<string, tf.Variable>,
     readonly decay: number,
   ) {
-    for (const [n, p] of params) if (p.dtype === 'float32') this.shadow.set(n, tf.tidy(() => tf.variable(p.clone(), false)));
+    for (const [n, p] of params)
+      if (p.dtype === 'float32')
+        this.shadow.set(
+          n,
+          tf.tidy(() => tf.variable(p.clone(), false)),
+        );
   }
   update(): void {
     tf.tidy(() => {
-      for (const [n, s] of this.shadow) s.assign(tf.add(tf.mul(s, this.decay), tf.mul(this.params.get(n)!, 1 - this.decay)));
+      for (const [n, s] of this.shadow)
+        s.assign(tf.add(tf.mul(s, this.decay), tf.mul(this.params.get(n)!, 1 - this.decay)));
     });
   }
   /** run fn with the averaged weights swapped into the model, then swap back */

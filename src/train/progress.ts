@@ -43,7 +43,9 @@ export class Progress {
     else if (this.mode === 'lines' && (value >= this.nextLine || value === this.total)) {
       const el = (Date.now() - this.t0) / 1000;
       const eta = value > 0 ? (el / value) * (this.total - value) : NaN;
-      this.out.write(`${this.label} ${value}/${this.total} ${info}${Number.isFinite(eta) ? ` eta ${eta.toFixed(0)}s` : ''}\n`);
+      this.out.write(
+        `${this.label} ${value}/${this.total} ${info}${Number.isFinite(eta) ? ` eta ${eta.toFixed(0)}s` : ''}\n`,
+      );
       this.nextLine = value + Math.max(1, Math.ceil(this.total / 10));
     }
   }

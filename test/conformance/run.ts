@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { hookTfjsCoreEsm, registerAllGradients } from '../../src/backend/gradients.js';
-import { registerTorch } from '../../src/backend/torch/index.js';
+import { fallbackCounts, registerTorch } from '../../src/backend/torch/index.js';
 import { EXCLUSIONS } from './exclusions.js';
 
 const require = createRequire(import.meta.url);
@@ -70,6 +70,8 @@ async function main(): Promise<number> {
   const reasons = new Map<string, number>();
   for (const r of excluded.values()) reasons.set(r, (reasons.get(r) ?? 0) + 1);
   for (const [r, n] of reasons) console.log(`excluded ${n}: ${r}`);
+  const fb = [...fallbackCounts].sort((p, q) => q[1] - p[1]).map(([k, n]) => `${k}(${n})`);
+  console.log(`kernels run on the cpu fallback: ${fb.join(' ') || 'none'}`);
   console.log(`time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`${passed} passed, ${failed.length} failed, ${skipped} skipped`);
   return failed.length > 0 ? 1 : 0;

@@ -57,5 +57,8 @@ test('broken idx inputs give one-line UserErrors', () => {
     );
   }
   assert.throws(() => parseIdx(good, 'x.idx', 3), /has 2 dimensions, expected 3/);
-  assert.throws(() => readIdx('/nonexistent/file-idx1-ubyte'), (e: unknown) => e instanceof UserError && /ENOENT/.test(e.message));
+  assert.throws(
+    () => readIdx('/nonexistent/file-idx1-ubyte'),
+    (e: unknown) => e instanceof UserError && /ENOENT/.test(e.message),
+  );
 });

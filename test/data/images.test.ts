@@ -11,7 +11,12 @@ import { setupBackend } from '../distributions/helpers.js';
 before(setupBackend);
 
 const fixture = (opts: Record<string, unknown> = {}) => loadDataset(parseDataArg('mnist-fixture', opts));
-const ctx = (split: 'train' | 'test', epoch: number, offset = 0, seed = 1) => ({ split, epoch, seed, offset });
+const ctx = (split: 'train' | 'test', epoch: number, offset = 0, seed = 1) => ({
+  split,
+  epoch,
+  seed,
+  offset,
+});
 
 function collect(ds: Dataset, split: 'train' | 'test', bs: number, epoch: number, seed = 0): Float32Array {
   const out = new Float32Array(ds[split].n * dims(ds.spec));
@@ -25,10 +30,19 @@ function collect(ds: Dataset, split: 'train' | 'test', bs: number, epoch: number
 
 test('fixture spec and defaults: dynamic binarization, 800/200 split', () => {
   const ds = fixture();
-  assert.deepEqual(ds.spec, { kind: 'image', shape: [28, 28, 1], domain: 'binary', levels: 256, numClasses: 10 });
+  assert.deepEqual(ds.spec, {
+    kind: 'image',
+    shape: [28, 28, 1],
+    domain: 'binary',
+    levels: 256,
+    numClasses: 10,
+  });
   assert.equal(ds.train.n, 800);
   assert.equal(ds.test.n, 200);
-  assert.deepEqual(ds.describe(), { name: 'mnist-fixture', options: { binarize: 'dynamic', dequantize: false, logit: null } });
+  assert.deepEqual(ds.describe(), {
+    name: 'mnist-fixture',
+    options: { binarize: 'dynamic', dequantize: false, logit: null },
+  });
   assert.equal(fixture({ limit: 50 }).train.n, 50);
 });
 
@@ -78,7 +92,10 @@ test('uniform dequantization: (k + u) / 256 lies in [k/256, (k+1)/256), resample
   // test split: fixed noise keyed by row index
   const t = ds.test.x.subarray(0, 10 * 784);
   assert.deepEqual(ds.prepare(t, ctx('test', 0, 0, 1)), ds.prepare(t, ctx('test', 4, 0, 9)));
-  assert.deepEqual(dequantize(Float32Array.of(0, 1), 256, 1).map((v) => Math.floor(v * 256)), Float32Array.of(0, 255));
+  assert.deepEqual(
+    dequantize(Float32Array.of(0, 1), 256, 1).map((v) => Math.floor(v * 256)),
+    Float32Array.of(0, 255),
+  );
 });
 
 test('logit transform log-det matches numerical derivatives', () => {
@@ -126,7 +143,8 @@ test('log|det| of the whole chain (dequantize + logit) vs numerical derivative o
     }
     // toDisplay inverts to the dequantized pixels
     const disp = ds.toDisplay(xm);
-    for (let i = 0; i < 784; i++) assert.ok(Math.abs(disp[i]! - Math.round(raw[i]! * 255) / 256) < 1 / 256 + 1e-4);
+    for (let i = 0; i < 784; i++)
+      assert.ok(Math.abs(disp[i]! - Math.round(raw[i]! * 255) / 256) < 1 / 256 + 1e-4);
     // binarized data: the model's probabilities are already discrete, logDet is 0
     assert.deepEqual(Array.from(fixture().logDet!(tf.zeros([3, 28, 28, 1])).dataSync()), [0, 0, 0]);
     // dequantized only: -D log 256
@@ -144,9 +162,15 @@ test('option errors are one-line UserErrors', () => {
     [{ colour: true }, /option 'colour' does not apply to dataset 'mnist-fixture'/],
   ];
   for (const [opts, re] of bad) {
-    assert.throws(() => parseDataArg('mnist-fixture', opts), (e: unknown) => e instanceof UserError && re.test(e.message));
+    assert.throws(
+      () => parseDataArg('mnist-fixture', opts),
+      (e: unknown) => e instanceof UserError && re.test(e.message),
+    );
   }
-  assert.throws(() => parseDataArg('cifar'), (e: unknown) => e instanceof UserError && /unknown dataset 'cifar'/.test(e.message));
+  assert.throws(
+    () => parseDataArg('cifar'),
+    (e: unknown) => e instanceof UserError && /unknown dataset 'cifar'/.test(e.message),
+  );
 });
 
 test('missing datasets say how to install them', () => {
@@ -204,7 +228,10 @@ test('batches: each training row once per epoch, shuffled differently per epoch,
   };
   const o0 = seen(0);
   const o1 = seen(1);
-  assert.deepEqual([...o0].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...o0].sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   assert.notDeepEqual(o0, o1);
   assert.deepEqual(seen(0), o0);
   assert.equal([...batches(ds, 'train', 32, { dropLast: true })].length, 3);

@@ -22,15 +22,24 @@ function userError(re: RegExp) {
 test('CSV errors name file, line and column', () => {
   const f = 'data.csv';
   assert.throws(() => parseCsv('a,b\n1,2\n3\n', f), userError(/^data\.csv:3: expected 2 columns, got 1$/));
-  assert.throws(() => parseCsv('a,b\n1,2\n3,x\n', f), userError(/^data\.csv:3: column 'b': 'x' is not a number$/));
-  assert.throws(() => parseCsv('a,b\n1,NaN\n', f), userError(/^data\.csv:2: column 'b': 'NaN' is not a finite number$/));
+  assert.throws(
+    () => parseCsv('a,b\n1,2\n3,x\n', f),
+    userError(/^data\.csv:3: column 'b': 'x' is not a number$/),
+  );
+  assert.throws(
+    () => parseCsv('a,b\n1,NaN\n', f),
+    userError(/^data\.csv:2: column 'b': 'NaN' is not a finite number$/),
+  );
   assert.throws(() => parseCsv('a,b\n1,\n', f), userError(/^data\.csv:2: column 'b': '' is empty$/));
   assert.throws(() => parseCsv('a,b\n\n\n1,2\n4,inf\n', f), userError(/^data\.csv:5: column 'b'/));
   assert.throws(() => parseCsv('', f), userError(/empty CSV/));
   assert.throws(() => parseCsv('a,b\n', f), userError(/no data rows/));
   assert.throws(() => parseCsv('a,a\n1,2\n', f), userError(/duplicate column name 'a'/));
   assert.throws(() => parseCsv('a,b\n1,2\n', f, 'c'), userError(/no label column 'c'/));
-  assert.throws(() => loadDataset(parseDataArg(path.join(tmp, 'missing.csv'))), userError(/cannot read .*missing\.csv \(ENOENT\)/));
+  assert.throws(
+    () => loadDataset(parseDataArg(path.join(tmp, 'missing.csv'))),
+    userError(/cannot read .*missing\.csv \(ENOENT\)/),
+  );
 });
 
 test('CSV label column: integer classes or sorted names', () => {
@@ -53,7 +62,10 @@ test('split is deterministic by seed, disjoint and complete, honours testFractio
   assert.notDeepEqual(Array.from(a.test), Array.from(c.test));
   assert.equal(a.test.length, 20);
   const all = [...a.train, ...a.test].sort((x, y) => x - y);
-  assert.deepEqual(all, Array.from({ length: 101 }, (_, i) => i));
+  assert.deepEqual(
+    all,
+    Array.from({ length: 101 }, (_, i) => i),
+  );
 });
 
 test('standardization fitted on train, stored in describe().stats and restored from the config', () => {
@@ -80,7 +92,10 @@ test('standardization fitted on train, stored in describe().stats and restored f
   // restored config -> identical data and preprocessing, even after the file changes
   const saved = JSON.parse(JSON.stringify(ds.describe()));
   assert.ok(Array.isArray(saved.stats.mean) && saved.stats.mean.length === 2);
-  fs.writeFileSync(f, 'a,b,label\n' + rows.map((r) => r.replace(/^(\d+)/, (d) => String(Number(d) * 2))).join('\n') + '\n');
+  fs.writeFileSync(
+    f,
+    'a,b,label\n' + rows.map((r) => r.replace(/^(\d+)/, (d) => String(Number(d) * 2))).join('\n') + '\n',
+  );
   const re = loadDataset(saved);
   const z2 = re.prepare(re.train.x, { split: 'train', epoch: 0, seed: 0, offset: 0 });
   // the data changed (column a doubled) but the stored mean/std were used, not refitted
@@ -88,7 +103,10 @@ test('standardization fitted on train, stored in describe().stats and restored f
   const stdA = saved.stats.std[0] as number;
   assert.ok(Math.abs(z2[0]! - (re.train.x[0]! - meanA) / stdA) < 1e-6);
   assert.ok(Math.abs(z2[0]! - z[0]!) > 1e-3 || re.train.x[0] === 0);
-  assert.throws(() => loadDataset({ ...saved, stats: { mean: [0], std: [1] } }), userError(/stored standardization/));
+  assert.throws(
+    () => loadDataset({ ...saved, stats: { mean: [0], std: [1] } }),
+    userError(/stored standardization/),
+  );
 });
 
 test('sklearn digits and breast-cancer load with their odd headers', () => {
@@ -97,7 +115,13 @@ test('sklearn digits and breast-cancer load with their odd headers', () => {
   assert.deepEqual(digits.spec.shape, [64]);
   assert.equal(digits.spec.numClasses, 10);
   const img = loadDataset(parseDataArg('digits', { image: true }));
-  assert.deepEqual(img.spec, { kind: 'image', shape: [8, 8, 1], domain: 'binary', levels: 17, numClasses: 10 });
+  assert.deepEqual(img.spec, {
+    kind: 'image',
+    shape: [8, 8, 1],
+    domain: 'binary',
+    levels: 17,
+    numClasses: 10,
+  });
   assert.ok(img.train.x.every((v) => v >= 0 && v <= 1));
   const bc = loadDataset(parseDataArg('breast-cancer'));
   assert.equal(bc.train.n + bc.test.n, 569);

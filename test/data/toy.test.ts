@@ -16,7 +16,10 @@ test('toys are deterministic by seed, with the default sizes and a 2D spec', () 
     assert.notDeepEqual(a.train.x.subarray(0, 10), c.train.x.subarray(0, 10), name);
     assert.notDeepEqual(a.train.x.subarray(0, 10), a.test.x.subarray(0, 10), name);
     assert.ok(a.train.x.every(Number.isFinite), name);
-    assert.ok(a.train.x.every((v) => Math.abs(v) < 6), `${name} lives in [-6, 6]^2`);
+    assert.ok(
+      a.train.x.every((v) => Math.abs(v) < 6),
+      `${name} lives in [-6, 6]^2`,
+    );
   }
   assert.equal(loadDataset(parseDataArg('moons', { nTrain: 50, nTest: 7 })).test.n, 7);
 });

@@ -20,7 +20,13 @@ export function uniforms(rng: Rng, n: number, lo: number, hi: number): number[] 
 }
 
 /** |a - e| <= atol + rtol |e| elementwise, with the worst offender in the message. */
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 0, label = ''): void {
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol = 0,
+  label = '',
+): void {
   assert.equal(actual.length, expected.length, `${label}: length`);
   let worst = -1;
   let worstErr = 0;
@@ -34,7 +40,9 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     }
   }
   if (worst >= 0) {
-    assert.fail(`${label}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`);
+    assert.fail(
+      `${label}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`,
+    );
   }
 }
 

@@ -59,9 +59,14 @@ test('mixture of discretized logistics sums to 1; mean() equals sum_k x_k P(k)',
     const exact = values(tf.reshape(tf.sum(tf.mul(tf.softmax(logits, -1), d.meanExact()), -1), [P]));
     assertClose(exact, enumMean, 1e-5, 0, 'exact mean');
     // sharp components (s << 1/255): mean() stays within half a level of the exact mean
-    const sharp = new DiscretizedLogistic(tf.tensor1d([0.1234, 0.5, 0.9977]), tf.tensor1d([-9, -9, -9]), 256, {
-      minLogScale: -Infinity,
-    });
+    const sharp = new DiscretizedLogistic(
+      tf.tensor1d([0.1234, 0.5, 0.9977]),
+      tf.tensor1d([-9, -9, -9]),
+      256,
+      {
+        minLogScale: -Infinity,
+      },
+    );
     assertClose(values(sharp.mean()), values(sharp.meanExact()), 0.5 / 255 + 1e-6, 0, 'sharp mean');
   });
 });
@@ -81,10 +86,15 @@ test('discretized logistic stays finite and accurate far in the tails', () => {
       const b = (x - h - mu) / s;
       return a - Math.log1p(Math.exp(a)) + Math.log1p(-Math.exp(b - a)) - Math.log1p(Math.exp(b));
     });
-    assert.ok(expect.every((e) => e < -100), 'the case is really in the far tail');
+    assert.ok(
+      expect.every((e) => e < -100),
+      'the case is really in the far tail',
+    );
     assertClose(got, expect, 1e-2, 1e-5, 'tail log-prob');
     // gradients are finite everywhere, including the edge bins
-    const g = tf.grad((m: tf.Tensor) => tf.sum(new DiscretizedLogistic(m, tf.fill([4], -6)).logProb(tf.tensor1d([0, 1, 0.5, 0.2]))));
+    const g = tf.grad((m: tf.Tensor) =>
+      tf.sum(new DiscretizedLogistic(m, tf.fill([4], -6)).logProb(tf.tensor1d([0, 1, 0.5, 0.2]))),
+    );
     const gm = values(g(tf.tensor1d([0.9, 0.1, -3, 4])));
     assert.ok(gm.every(Number.isFinite), `finite gradients: ${gm}`);
   });
@@ -133,7 +143,10 @@ test('sample moments: Normal, Logistic, Bernoulli, Categorical, discretized logi
     const cs = new Categorical(tf.tile(tf.tensor2d([lg]), [n, 1])).sample(15);
     const counts = values(tf.sum(tf.oneHot(cs as tf.Tensor1D, 4), 0));
     lg.forEach((v, k) =>
-      assert.ok(Math.abs(counts[k]! / n - Math.exp(v) / z) < 0.015, `class ${k}: ${counts[k]! / n} vs ${Math.exp(v) / z}`),
+      assert.ok(
+        Math.abs(counts[k]! / n - Math.exp(v) / z) < 0.015,
+        `class ${k}: ${counts[k]! / n} vs ${Math.exp(v) / z}`,
+      ),
     );
     // discretized logistic: samples on the grid, histogram matches exp(logProb), mean() matches
     const dd = new DiscretizedLogistic(tf.fill([n], 0.3), tf.fill([n], -3), 16);
@@ -141,8 +154,12 @@ test('sample moments: Normal, Logistic, Bernoulli, Categorical, discretized logi
     const k = values(tf.round(tf.mul(ds, 15)));
     const hist = new Array(16).fill(0);
     k.forEach((v) => hist[v]++);
-    const probs = values(tf.exp(new DiscretizedLogistic(tf.scalar(0.3), tf.scalar(-3), 16).logProb(tf.tensor1d(grid(16)))));
-    hist.forEach((c, i) => assert.ok(Math.abs(c / n - probs[i]!) < 0.012, `level ${i}: ${c / n} vs ${probs[i]}`));
+    const probs = values(
+      tf.exp(new DiscretizedLogistic(tf.scalar(0.3), tf.scalar(-3), 16).logProb(tf.tensor1d(grid(16)))),
+    );
+    hist.forEach((c, i) =>
+      assert.ok(Math.abs(c / n - probs[i]!) < 0.012, `level ${i}: ${c / n} vs ${probs[i]}`),
+    );
     assert.ok(Math.abs(mean(ds) - dd.meanExact().dataSync()[0]!) < 0.01, 'discretized mean');
     // mixture samples: mean matches mean()
     const mix = new MixtureDiscretizedLogistic(

@@ -5,7 +5,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../src/core/model.js';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors, type SafeTensor } from '../../src/io/safetensors.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  writeSafetensors,
+  type SafeTensor,
+} from '../../src/io/safetensors.js';
 import { torchRun, torchUnavailable } from '../util/torchref.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gm-st-'));
@@ -46,7 +52,10 @@ test('a file written here loads in PyTorch with equal values', { skip: torchUnav
   const t = sample();
   writeSafetensors(file, t, { step: '12' });
   // parse the format independently in Python (json + struct + torch.frombuffer)
-  const out = torchRun<{ meta: Record<string, string>; tensors: Record<string, { dtype: string; shape: number[]; values: number[] }> }>(
+  const out = torchRun<{
+    meta: Record<string, string>;
+    tensors: Record<string, { dtype: string; shape: number[]; values: number[] }>;
+  }>(
     `
 import struct
 DT = {'F32': torch.float32, 'F64': torch.float64, 'I32': torch.int32, 'U8': torch.uint8}
@@ -66,7 +75,12 @@ out = {'meta': meta, 'tensors': tensors}`,
     { file },
   );
   assert.deepEqual(out.meta, { step: '12' });
-  const torchDtype = { F32: 'torch.float32', F64: 'torch.float64', I32: 'torch.int32', U8: 'torch.uint8' } as Record<string, string>;
+  const torchDtype = {
+    F32: 'torch.float32',
+    F64: 'torch.float64',
+    I32: 'torch.int32',
+    U8: 'torch.uint8',
+  } as Record<string, string>;
   for (const [k, v] of t) {
     const p = out.tensors[k]!;
     assert.ok(p, `torch sees ${k}`);
@@ -88,16 +102,25 @@ out = 0`,
     { file: file2 },
   );
   const r = readSafetensors(file2);
-  assert.deepEqual(Array.from(r.tensors.get('x')!.data as Float32Array), Array.from(new Float32Array([0, 1, 2, 3, 4, 5].map((v) => v / 7))));
+  assert.deepEqual(
+    Array.from(r.tensors.get('x')!.data as Float32Array),
+    Array.from(new Float32Array([0, 1, 2, 3, 4, 5].map((v) => v / 7))),
+  );
   assert.deepEqual(Array.from(r.tensors.get('y')!.data as Int32Array), [3, -4]);
 });
 
 test('truncated, random and malformed files give one-line UserErrors', () => {
   const good = encodeSafetensors(sample());
-  const isUserErr = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test((e as Error).message) && !(e as Error).message.includes('\n');
-  for (const cut of [3, 8, 20, good.length - 1]) assert.throws(() => decodeSafetensors(good.subarray(0, cut)), isUserErr(/not a valid safetensors file/));
+  const isUserErr = (re: RegExp) => (e: unknown) =>
+    e instanceof UserError && re.test((e as Error).message) && !(e as Error).message.includes('\n');
+  for (const cut of [3, 8, 20, good.length - 1])
+    assert.throws(() => decodeSafetensors(good.subarray(0, cut)), isUserErr(/not a valid safetensors file/));
   assert.throws(() => decodeSafetensors(good.subarray(0, good.length - 1)), isUserErr(/truncated/));
-  for (let i = 0; i < 20; i++) assert.throws(() => decodeSafetensors(randomBytes(64 + i * 13)), isUserErr(/not a valid safetensors file/));
+  for (let i = 0; i < 20; i++)
+    assert.throws(
+      () => decodeSafetensors(randomBytes(64 + i * 13)),
+      isUserErr(/not a valid safetensors file/),
+    );
   const bad = (h: object, data = 0) => {
     const j = Buffer.from(JSON.stringify(h));
     const b = Buffer.alloc(8 + j.length + data);
@@ -105,9 +128,18 @@ test('truncated, random and malformed files give one-line UserErrors', () => {
     j.copy(b, 8);
     return b;
   };
-  assert.throws(() => decodeSafetensors(bad({ a: { dtype: 'Q7', shape: [1], data_offsets: [0, 4] } }, 4)), isUserErr(/unknown dtype/));
-  assert.throws(() => decodeSafetensors(bad({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, 4)), isUserErr(/do not match/));
-  assert.throws(() => decodeSafetensors(bad({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8)), isUserErr(/trailing/));
+  assert.throws(
+    () => decodeSafetensors(bad({ a: { dtype: 'Q7', shape: [1], data_offsets: [0, 4] } }, 4)),
+    isUserErr(/unknown dtype/),
+  );
+  assert.throws(
+    () => decodeSafetensors(bad({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, 4)),
+    isUserErr(/do not match/),
+  );
+  assert.throws(
+    () => decodeSafetensors(bad({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8)),
+    isUserErr(/trailing/),
+  );
   assert.throws(() => decodeSafetensors(bad([1, 2])), isUserErr(/not a JSON object/));
   const file = path.join(tmp(), 'x.safetensors');
   fs.writeFileSync(file, 'PK\x03\x04 this is a zip, not a safetensors file');

@@ -13,18 +13,41 @@ import { DiagGauss, VEC_SPEC } from './tiny.js';
 
 await tf.setBackend('cpu');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gm-ckpt-'));
-const OPT = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, schedule: 'constant' as const, warmupSteps: 0, clipNorm: 0 };
+const OPT = {
+  lr: 0.1,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0,
+  schedule: 'constant' as const,
+  warmupSteps: 0,
+  clipNorm: 0,
+};
 
 function setup(seed: number) {
   const model = new DiagGauss(VEC_SPEC, { jitter: 0.1 }, seed);
   const opt = new Adam(model.variables(), OPT);
-  tf.tidy(() => opt.apply(new Map([['mu', tf.tensor1d([0.5, -1, 2])], ['log_sigma', tf.tensor1d([1, 1, 1])]]), 0.1));
+  tf.tidy(() =>
+    opt.apply(
+      new Map([
+        ['mu', tf.tensor1d([0.5, -1, 2])],
+        ['log_sigma', tf.tensor1d([1, 1, 1])],
+      ]),
+      0.1,
+    ),
+  );
   const ema = new Ema(model.variables(), 0.9);
   const args: SaveArgs = {
     model,
     data: { name: 'fake', options: { a: 1 }, stats: { mean: [1, 2] } },
     train: { seed, lr: 0.1 },
-    state: { epoch: 1, step: 5, stepInEpoch: 0, rng: new Rng(seed, 17).state(), optim: { nll: { t: opt.t } } },
+    state: {
+      epoch: 1,
+      step: 5,
+      stepInEpoch: 0,
+      rng: new Rng(seed, 17).state(),
+      optim: { nll: { t: opt.t } },
+    },
     optimizers: new Map([['nll', opt]]),
     ema,
     backend: 'cpu',
@@ -49,7 +72,10 @@ test('checkpoint round-trip restores variables, optimizer state, EMA and config'
   assert.ok(ck.emaState);
   // useEma loads the averaged weights instead
   const ck2 = loadCheckpoint(dir, { useEma: true });
-  assert.deepEqual(Array.from((ck2.model as DiagGauss).mu.dataSync()), Array.from(ema.shadow.get('mu')!.dataSync()));
+  assert.deepEqual(
+    Array.from((ck2.model as DiagGauss).mu.dataSync()),
+    Array.from(ema.shadow.get('mu')!.dataSync()),
+  );
   // the run dir (parent) resolves to its checkpoint/
   const ck3 = loadCheckpoint(path.dirname(dir));
   assert.equal(ck3.dir, dir);
@@ -100,21 +126,39 @@ test('truncated, foreign and mismatched checkpoints give one-line UserErrors', (
   const good = fs.readFileSync(w);
   const oneLine = (e: unknown) => e instanceof UserError && !e.message.includes('\n');
   fs.writeFileSync(w, good.subarray(0, good.length - 7));
-  assert.throws(() => loadCheckpoint(dir), (e) => oneLine(e) && /truncated/.test((e as Error).message));
+  assert.throws(
+    () => loadCheckpoint(dir),
+    (e) => oneLine(e) && /truncated/.test((e as Error).message),
+  );
   fs.writeFileSync(w, good);
   const cfgFile = path.join(dir, 'config.json');
   const cfg = fs.readFileSync(cfgFile, 'utf8');
   fs.writeFileSync(cfgFile, cfg.slice(0, 100));
-  assert.throws(() => loadCheckpoint(dir), (e) => oneLine(e) && /not valid JSON/.test((e as Error).message));
+  assert.throws(
+    () => loadCheckpoint(dir),
+    (e) => oneLine(e) && /not valid JSON/.test((e as Error).message),
+  );
   fs.writeFileSync(cfgFile, JSON.stringify({ hello: 'world' }));
-  assert.throws(() => loadCheckpoint(dir), (e) => oneLine(e) && /not a genmodels checkpoint/.test((e as Error).message));
+  assert.throws(
+    () => loadCheckpoint(dir),
+    (e) => oneLine(e) && /not a genmodels checkpoint/.test((e as Error).message),
+  );
   fs.writeFileSync(cfgFile, cfg.replace('"test-diag-gauss"', '"no-such-model"'));
-  assert.throws(() => loadCheckpoint(dir), (e) => oneLine(e) && /unknown model 'no-such-model'/.test((e as Error).message));
+  assert.throws(
+    () => loadCheckpoint(dir),
+    (e) => oneLine(e) && /unknown model 'no-such-model'/.test((e as Error).message),
+  );
   const c = JSON.parse(cfg);
   c.spec.shape = [4];
   fs.writeFileSync(cfgFile, JSON.stringify(c));
-  assert.throws(() => loadCheckpoint(dir), (e) => oneLine(e) && /shape \[3\], the model expects \[4\]/.test((e as Error).message));
-  assert.throws(() => loadCheckpoint(path.join(root, 'nope')), (e) => oneLine(e) && /does not exist/.test((e as Error).message));
+  assert.throws(
+    () => loadCheckpoint(dir),
+    (e) => oneLine(e) && /shape \[3\], the model expects \[4\]/.test((e as Error).message),
+  );
+  assert.throws(
+    () => loadCheckpoint(path.join(root, 'nope')),
+    (e) => oneLine(e) && /does not exist/.test((e as Error).message),
+  );
   s.model.dispose();
   s.opt.dispose();
   s.ema.dispose();

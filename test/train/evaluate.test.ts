@@ -46,15 +46,30 @@ test('bound density: ELBO is exact with the true posterior; IWAE-K tightens a lo
     r.metrics.map((m) => m.name),
     ['elbo', 'iwae'],
   );
-  for (const m of r.metrics) assert.ok(Math.abs(m.nats - nllExact) < 1e-3, `${m.name} ${m.nats} vs exact ${nllExact}`);
+  for (const m of r.metrics)
+    assert.ok(Math.abs(m.nats - nllExact) < 1e-3, `${m.name} ${m.nats} vs exact ${nllExact}`);
   // a deliberately poor posterior: -ELBO > -IWAE_K > NLL, with the IWAE gap much smaller
-  const loose = new LinearGaussianLatent(VEC_SPEC, {}, w, b, s, post.a.map((v) => v * 0.5), post.rho + 0.7);
+  const loose = new LinearGaussianLatent(
+    VEC_SPEC,
+    {},
+    w,
+    b,
+    s,
+    post.a.map((v) => v * 0.5),
+    post.rho + 0.7,
+  );
   const r2 = await evaluate(loose, ds, { iw: 256, batchSize: 64, seed: 2, progress: 'none' });
   const [elbo, iwae] = [r2.metrics[0]!, r2.metrics[1]!];
   assert.equal(iwae.k, 256);
   // (IWAE is a bound in expectation; its Monte-Carlo estimate may dip slightly below the exact NLL)
-  assert.ok(elbo.nats > iwae.nats && iwae.nats > nllExact - 0.02, `elbo ${elbo.nats} iwae ${iwae.nats} exact ${nllExact}`);
-  assert.ok(Math.abs(iwae.nats - nllExact) < 0.2 * (elbo.nats - nllExact), `iwae gap ${iwae.nats - nllExact} elbo gap ${elbo.nats - nllExact}`);
+  assert.ok(
+    elbo.nats > iwae.nats && iwae.nats > nllExact - 0.02,
+    `elbo ${elbo.nats} iwae ${iwae.nats} exact ${nllExact}`,
+  );
+  assert.ok(
+    Math.abs(iwae.nats - nllExact) < 0.2 * (elbo.nats - nllExact),
+    `iwae gap ${iwae.nats - nllExact} elbo gap ${elbo.nats - nllExact}`,
+  );
   assert.ok(Math.abs(elbo.bitsPerDim - elbo.nats / (3 * Math.LN2)) < 1e-9);
 });
 

@@ -22,7 +22,15 @@ const readJsonl = (f: string) =>
 test('resume continues the same run: 2 steps + resume 2 steps == 4 uninterrupted steps', async () => {
   const ds = fakeDataset(40, 16);
   // 10 batches per epoch; 4 steps stays inside epoch 1, so resume happens mid-epoch (data order + RNG + Adam state)
-  const cfg = makeTrainConfig({ epochs: 2, batchSize: 4, lr: 0.05, seed: 7, logEvery: 1, ema: 0.9, clipNorm: 1 });
+  const cfg = makeTrainConfig({
+    epochs: 2,
+    batchSize: 4,
+    lr: 0.05,
+    seed: 7,
+    logEvery: 1,
+    ema: 0.9,
+    clipNorm: 1,
+  });
   const a = tmp();
   const m1 = new DiagGauss(VEC_SPEC, { jitter: 0.05 }, cfg.seed);
   const full = await train({ model: m1, dataset: ds, outDir: a, config: { ...cfg, maxSteps: 4 }, ...quiet });
@@ -37,17 +45,31 @@ test('resume continues the same run: 2 steps + resume 2 steps == 4 uninterrupted
   assert.equal(half.step, 2);
   m2.dispose();
   // a stray metrics line from after the checkpoint (as after a crash) must be dropped on resume
-  fs.appendFileSync(path.join(b, 'metrics.jsonl'), JSON.stringify({ type: 'train', step: 3, losses: { nll: 123 } }) + '\n');
+  fs.appendFileSync(
+    path.join(b, 'metrics.jsonl'),
+    JSON.stringify({ type: 'train', step: 3, losses: { nll: 123 } }) + '\n',
+  );
   const ck = loadCheckpoint(b);
   assert.equal(ck.config.state.step, 2);
   assert.equal(ck.config.state.stepInEpoch, 2);
-  const rest = await train({ model: ck.model, dataset: ds, outDir: b, config: { ...cfg, maxSteps: 4 }, resume: ck, ...quiet });
+  const rest = await train({
+    model: ck.model,
+    dataset: ds,
+    outDir: b,
+    config: { ...cfg, maxSteps: 4 },
+    resume: ck,
+    ...quiet,
+  });
   assert.equal(rest.step, 4);
   const resumedMu = Array.from((ck.model as DiagGauss).mu.dataSync());
   ck.model.dispose();
 
-  const la = readJsonl(path.join(a, 'metrics.jsonl')).filter((r) => r.type === 'train') as unknown as StepRecord[];
-  const lb = readJsonl(path.join(b, 'metrics.jsonl')).filter((r) => r.type === 'train') as unknown as StepRecord[];
+  const la = readJsonl(path.join(a, 'metrics.jsonl')).filter(
+    (r) => r.type === 'train',
+  ) as unknown as StepRecord[];
+  const lb = readJsonl(path.join(b, 'metrics.jsonl')).filter(
+    (r) => r.type === 'train',
+  ) as unknown as StepRecord[];
   assert.deepEqual(
     lb.map((r) => r.step),
     [1, 2, 3, 4],
@@ -60,7 +82,13 @@ test('resume continues the same run: 2 steps + resume 2 steps == 4 uninterrupted
   // the loss must actually depend on the RNG for this to mean anything: a different seed gives other losses
   const c = tmp();
   const m3 = new DiagGauss(VEC_SPEC, { jitter: 0.05 }, cfg.seed);
-  const other = await train({ model: m3, dataset: ds, outDir: c, config: { ...cfg, seed: 8, maxSteps: 4 }, ...quiet });
+  const other = await train({
+    model: m3,
+    dataset: ds,
+    outDir: c,
+    config: { ...cfg, seed: 8, maxSteps: 4 },
+    ...quiet,
+  });
   m3.dispose();
   assert.notDeepEqual(
     other.history.map((r) => r.losses.nll),
@@ -70,7 +98,15 @@ test('resume continues the same run: 2 steps + resume 2 steps == 4 uninterrupted
 
 test('resume across an epoch boundary matches the uninterrupted run, including evaluation', async () => {
   const ds = fakeDataset(12, 8);
-  const cfg = makeTrainConfig({ epochs: 3, batchSize: 4, lr: 0.05, seed: 3, logEvery: 1, schedule: 'cosine', warmupSteps: 2 });
+  const cfg = makeTrainConfig({
+    epochs: 3,
+    batchSize: 4,
+    lr: 0.05,
+    seed: 3,
+    logEvery: 1,
+    schedule: 'cosine',
+    warmupSteps: 2,
+  });
   const a = tmp();
   const m1 = new DiagGauss(VEC_SPEC, {}, cfg.seed);
   const full = await train({ model: m1, dataset: ds, outDir: a, config: cfg, ...quiet });
@@ -86,7 +122,10 @@ test('resume across an epoch boundary matches the uninterrupted run, including e
   ck.model.dispose();
   assert.equal(rest.step, 9);
   const strip = (rs: Record<string, unknown>[]) => rs.map(({ time: _t, ...r }) => r);
-  assert.deepEqual(strip(readJsonl(path.join(b, 'metrics.jsonl'))), strip(readJsonl(path.join(a, 'metrics.jsonl'))));
+  assert.deepEqual(
+    strip(readJsonl(path.join(b, 'metrics.jsonl'))),
+    strip(readJsonl(path.join(a, 'metrics.jsonl'))),
+  );
   const evals = readJsonl(path.join(a, 'metrics.jsonl')).filter((r) => r.type === 'eval');
   assert.equal(evals.length, 3);
   assert.ok(fs.existsSync(path.join(a, 'loss.png')));
@@ -108,7 +147,11 @@ test('tensor count stays flat over many steps', async () => {
   });
   assert.equal(res.step, 200);
   assert.equal(counts.length, 200);
-  assert.equal(Math.max(...counts) - Math.min(...counts), 0, `tensor count varied: ${Math.min(...counts)}..${Math.max(...counts)}`);
+  assert.equal(
+    Math.max(...counts) - Math.min(...counts),
+    0,
+    `tensor count varied: ${Math.min(...counts)}..${Math.max(...counts)}`,
+  );
   m.dispose();
   assert.equal(tf.memory().numTensors, before, 'optimizer / EMA state must be released at the end');
 });
@@ -160,9 +203,24 @@ test('an existing run is never overwritten without resume', async () => {
   const ds = fakeDataset(8, 4);
   const dir = tmp();
   const m = new DiagGauss(VEC_SPEC, {}, 0);
-  await train({ model: m, dataset: ds, outDir: dir, config: makeTrainConfig({ epochs: 1, batchSize: 4 }), ...quiet });
+  await train({
+    model: m,
+    dataset: ds,
+    outDir: dir,
+    config: makeTrainConfig({ epochs: 1, batchSize: 4 }),
+    ...quiet,
+  });
   const before = fs.readFileSync(path.join(dir, 'checkpoint', 'model.safetensors'));
-  await assert.rejects(train({ model: m, dataset: ds, outDir: dir, config: makeTrainConfig({ epochs: 1, batchSize: 4 }), ...quiet }), /already holds a run/);
+  await assert.rejects(
+    train({
+      model: m,
+      dataset: ds,
+      outDir: dir,
+      config: makeTrainConfig({ epochs: 1, batchSize: 4 }),
+      ...quiet,
+    }),
+    /already holds a run/,
+  );
   assert.deepEqual(fs.readFileSync(path.join(dir, 'checkpoint', 'model.safetensors')), before);
   m.dispose();
 });

@@ -17,7 +17,16 @@ test('Adam / AdamW steps match torch.optim.Adam / AdamW', { skip: torchUnavailab
   ];
   const lrs = [0.1, 0.05, 0.02, 0.01];
   for (const wd of [0, 0.1]) {
-    const cfg: OptimConfig = { lr: 0.1, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: wd, schedule: 'constant', warmupSteps: 0, clipNorm: 0 };
+    const cfg: OptimConfig = {
+      lr: 0.1,
+      beta1: 0.8,
+      beta2: 0.95,
+      eps: 1e-6,
+      weightDecay: wd,
+      schedule: 'constant',
+      warmupSteps: 0,
+      clipNorm: 0,
+    };
     const p = tf.variable(tf.tensor1d(p0));
     const opt = new Adam(new Map([['p', p]]), cfg);
     grads.forEach((g, i) => tf.tidy(() => opt.apply(new Map([['p', tf.tensor1d(g)]]), lrs[i]!)));
@@ -34,17 +43,31 @@ for g, lr in zip(inp['grads'], inp['lrs']):
 out = L(p)`,
       { p0, grads, lrs, wd },
     );
-    ours.forEach((v, i) => assert.ok(Math.abs(v - ref[i]!) < 1e-5, `wd=${wd} [${i}] ${v} vs torch ${ref[i]}`));
+    ours.forEach((v, i) =>
+      assert.ok(Math.abs(v - ref[i]!) < 1e-5, `wd=${wd} [${i}] ${v} vs torch ${ref[i]}`),
+    );
     opt.dispose();
     p.dispose();
   }
 });
 
 test('learning-rate schedules: warm-up, cosine and linear decay', () => {
-  const base: OptimConfig = { lr: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, schedule: 'constant', warmupSteps: 0, clipNorm: 0 };
+  const base: OptimConfig = {
+    lr: 1,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0,
+    schedule: 'constant',
+    warmupSteps: 0,
+    clipNorm: 0,
+  };
   assert.equal(learningRate(base, 50, 100), 1);
   const w = { ...base, warmupSteps: 4 };
-  assert.deepEqual([0, 1, 2, 3, 4, 99].map((s) => learningRate(w, s, 100)), [0.25, 0.5, 0.75, 1, 1, 1]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 99].map((s) => learningRate(w, s, 100)),
+    [0.25, 0.5, 0.75, 1, 1, 1],
+  );
   const cos = { ...base, schedule: 'cosine' as const };
   assert.equal(learningRate(cos, 0, 101), 1);
   assert.ok(Math.abs(learningRate(cos, 50, 101) - 0.5) < 1e-12);

@@ -11,7 +11,13 @@ const LOG2PI = Math.log(2 * Math.PI);
 /** x ~ N(mu, diag(exp(2 logSigma))). The loss adds seeded jitter to x so that the RNG matters. */
 export class DiagGauss implements GenerativeModel {
   readonly kind = 'test-diag-gauss';
-  readonly taxonomy: Taxonomy = { family: 'flow', density: 'exact', sampling: 'direct', latent: false, conditional: false };
+  readonly taxonomy: Taxonomy = {
+    family: 'flow',
+    density: 'exact',
+    sampling: 'direct',
+    latent: false,
+    conditional: false,
+  };
   readonly mu: tf.Variable;
   readonly logSigma: tf.Variable;
   constructor(
@@ -33,7 +39,10 @@ export class DiagGauss implements GenerativeModel {
     return tf.tidy(() => {
       const D = this.mu.size;
       const z = tf.div(tf.sub(tf.reshape(x, [-1, D]), this.mu), tf.exp(this.logSigma));
-      return tf.sub(tf.mul(-0.5, tf.sum(tf.square(z), 1)), tf.add(tf.sum(this.logSigma), 0.5 * D * LOG2PI)) as tf.Tensor1D;
+      return tf.sub(
+        tf.mul(-0.5, tf.sum(tf.square(z), 1)),
+        tf.add(tf.sum(this.logSigma), 0.5 * D * LOG2PI),
+      ) as tf.Tensor1D;
     });
   }
   objectives(): Objective[] {
@@ -42,17 +51,35 @@ export class DiagGauss implements GenerativeModel {
         name: 'nll',
         variables: () => [this.mu, this.logSigma],
         loss: (b, ctx) => {
-          const jitter = tf.randomNormal(b.x.shape, 0, Number(this.config.jitter ?? 0.05), 'float32', ctx.seed());
+          const jitter = tf.randomNormal(
+            b.x.shape,
+            0,
+            Number(this.config.jitter ?? 0.05),
+            'float32',
+            ctx.seed(),
+          );
           const lp = this.logProb(tf.add(b.x, jitter));
           const loss = tf.neg(tf.mean(lp)) as tf.Scalar;
-          return { loss: this.config.nanAt !== undefined && ctx.step + 1 >= Number(this.config.nanAt) ? (tf.mul(loss, NaN) as tf.Scalar) : loss, metrics: { sigma: tf.mean(tf.exp(this.logSigma)) as tf.Scalar } };
+          return {
+            loss:
+              this.config.nanAt !== undefined && ctx.step + 1 >= Number(this.config.nanAt)
+                ? (tf.mul(loss, NaN) as tf.Scalar)
+                : loss,
+            metrics: { sigma: tf.mean(tf.exp(this.logSigma)) as tf.Scalar },
+          };
         },
       },
     ];
   }
   sample(n: number, opts: { seed?: number } = {}): tf.Tensor {
     return tf.tidy(() =>
-      tf.reshape(tf.add(this.mu, tf.mul(tf.exp(this.logSigma), tf.randomNormal([n, this.mu.size], 0, 1, 'float32', opts.seed))), [n, ...this.spec.shape]),
+      tf.reshape(
+        tf.add(
+          this.mu,
+          tf.mul(tf.exp(this.logSigma), tf.randomNormal([n, this.mu.size], 0, 1, 'float32', opts.seed)),
+        ),
+        [n, ...this.spec.shape],
+      ),
     );
   }
   dispose(): void {
@@ -68,7 +95,13 @@ export class DiagGauss implements GenerativeModel {
  */
 export class LinearGaussianLatent implements GenerativeModel {
   readonly kind = 'test-linear-latent';
-  readonly taxonomy: Taxonomy = { family: 'latent', density: 'bound', sampling: 'direct', latent: true, conditional: false };
+  readonly taxonomy: Taxonomy = {
+    family: 'latent',
+    density: 'bound',
+    sampling: 'direct',
+    latent: true,
+    conditional: false,
+  };
   constructor(
     readonly spec: DataSpec,
     readonly config: Record<string, unknown>,
@@ -121,7 +154,10 @@ export class LinearGaussianLatent implements GenerativeModel {
       const z = tf.add(m, tf.mul(eps, sd)); // [n,k]
       const logPz = tf.mul(-0.5, tf.add(tf.square(z), LOG2PI));
       const logQ = tf.sub(tf.mul(-0.5, tf.add(tf.square(eps), LOG2PI)), this.rho);
-      const mean = tf.add(tf.mul(tf.expandDims(z, 2), tf.reshape(tf.tensor1d(this.w), [1, 1, D])), tf.reshape(tf.tensor1d(this.b), [1, 1, D]));
+      const mean = tf.add(
+        tf.mul(tf.expandDims(z, 2), tf.reshape(tf.tensor1d(this.w), [1, 1, D])),
+        tf.reshape(tf.tensor1d(this.b), [1, 1, D]),
+      );
       const res = tf.div(tf.sub(tf.expandDims(xr, 1), mean), this.s);
       const logPx = tf.sub(tf.mul(-0.5, tf.sum(tf.square(res), 2)), D * (Math.log(this.s) + 0.5 * LOG2PI));
       const logW = tf.sub(tf.add(logPz, logPx), logQ);

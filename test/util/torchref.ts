@@ -23,7 +23,10 @@ let cachedReason: string | null | undefined;
 /** Why torch cannot be used here, or null when it can (checked once per process). */
 export function torchUnavailable(): string | null {
   if (cachedReason !== undefined) return cachedReason;
-  const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (r.error) cachedReason = `PyTorch reference unavailable: cannot run ${PYTHON} (${r.error.message})`;
   else if (r.status !== 0) cachedReason = `PyTorch reference unavailable: 'import torch' failed in ${PYTHON}`;
   else cachedReason = null;
@@ -44,5 +47,7 @@ export function torchRun<T = unknown>(script: string, input: unknown): T {
   const lines = r.stdout.trim().split('\n');
   // Python writes non-finite floats as bare NaN / Infinity / -Infinity, which JSON.parse rejects
   const text = lines[lines.length - 1]!.replace(/(-?Infinity|NaN)(?=[,\]\}\s])/g, '"$1"');
-  return JSON.parse(text, (_k, v: unknown) => (typeof v === 'string' && /^(-?Infinity|NaN)$/.test(v) ? Number(v) : v)) as T;
+  return JSON.parse(text, (_k, v: unknown) =>
+    typeof v === 'string' && /^(-?Infinity|NaN)$/.test(v) ? Number(v) : v,
+  ) as T;
 }

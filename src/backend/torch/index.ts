@@ -1,6 +1,6 @@
 // Registers the 'torch' tfjs backend (libtorch through the N-API addon) with its kernel table.
 import * as os from 'node:os';
-import { registerBackend, registerKernel } from '@tensorflow/tfjs-core';
+import { engine, getBackend, getGradient, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
@@ -28,9 +28,10 @@ export function kernelCoverage(): { native: string[]; fallback: string[] } {
 
 /**
  * Register the 'torch' backend if the addon loads. Returns null on success, else the reason.
- * Threads default to the number of cores (os.availableParallelism()).
+ * Threads default to the number of cores (os.availableParallelism()); freed tensor blocks are cached
+ * (up to cacheBytes, default 1 GiB) so training steps do not re-fault their memory.
  */
-export function registerTorch(opts: { threads?: number } = {}): string | null {
+export function registerTorch(opts: { threads?: number; cacheBytes?: number } = {}): string | null {
   if (registered) return null;
   const loaded = loadAddon();
   if (loaded === null) return loadError;
@@ -38,10 +39,11 @@ export function registerTorch(opts: { threads?: number } = {}): string | null {
   registerBackend(
     'torch',
     () => {
-      N.tuneMalloc();
+      N.useCachingAllocator(opts.cacheBytes ?? 1 << 30);
       threads = N.setNumThreads(opts.threads ?? os.availableParallelism());
       const b = new TorchBackend(N);
       bindOps(b);
+      patchReluGradient(); // gradients may have been registered after registerTorch()
       return b;
     },
     3,
@@ -76,9 +78,26 @@ export function registerTorch(opts: { threads?: number } = {}): string | null {
       kernelFunc: ({ inputs, attrs, backend }) => runOnCpu(name, backend as TorchBackend, inputs as Record<string, TensorInfo>, attrs ?? {}),
     });
   }
+  patchReluGradient();
   registered = true;
-  void fallbackCounts;
   return null;
+}
+
+/**
+ * tfjs differentiates Relu as dy * cast(step(x)) (three full passes); on 'torch' it becomes one
+ * threshold_backward pass. The registered gradient config is shared by all backends, so the patch
+ * keeps tfjs's formula for every other backend. (Differs only for NaN inputs: PyTorch semantics.)
+ */
+function patchReluGradient(): void {
+  const config = getGradient('Relu');
+  if (config === undefined || (config as { torchPatched?: boolean }).torchPatched) return;
+  const original = config.gradFunc;
+  config.gradFunc = (dy, saved, attrs) => {
+    if (getBackend() !== 'torch' || Array.isArray(dy)) return original(dy, saved, attrs);
+    const [x] = saved;
+    return { x: () => engine().runKernel('TorchReluGrad', { dy, x }) as never };
+  };
+  (config as { torchPatched?: boolean }).torchPatched = true;
 }
 
 /** True when every input is float32/int32/bool (string and complex64 inputs go to the cpu fallback). */

@@ -38,6 +38,7 @@ const op = {
   sub: aten('sub', 'Tensor'),
   mul: aten('mul', 'Tensor'),
   mulS: aten('mul', 'Scalar'),
+  addS: aten('add', 'Scalar'),
   div: aten('div', 'Tensor'),
   divMode: aten('div', 'Tensor_mode'),
   pow: aten('pow', 'Tensor_Tensor'),
@@ -57,6 +58,9 @@ const op = {
   padC: aten('constant_pad_nd'),
   cat: aten('cat'),
   matmul: aten('matmul'),
+  mm: aten('mm'),
+  select: aten('select', 'int'),
+  thresholdBackward: aten('threshold_backward'),
   conv: aten('convolution'),
   convBack: atenList('convolution_backward'),
   emptyMF: aten('empty', 'memory_format'),
@@ -323,9 +327,13 @@ export const kernels: Record<string, Kernel> = {
   // Step(x) = x > 0 ? 1 : alpha, NaN stays NaN.
   Step: (b, { x }, a) => {
     const t = b.t(x);
-    const s = op.whereS(op.gtS(t, 0), 1.0, a.alpha as number);
-    return b.out(x.dtype === 'float32' ? op.where(op.isnan(t), t, s) : s, x.dtype);
+    let s = cast(op.gtS(t, 0), 'float32');
+    if (a.alpha) s = op.addS(op.mulS(s, 1 - a.alpha), a.alpha);
+    if (x.dtype === 'float32') s = maskedFill(s, op.isnan(t), NaN);
+    return b.out(s, x.dtype);
   },
+  // dy * (x > 0) in one pass (PyTorch's relu backward); used by the Relu gradient on this backend.
+  TorchReluGrad: (b, { dy, x }) => b.out(op.thresholdBackward(b.t(dy), b.t(x), 0), 'float32'),
   Cast: (b, { x }, a) => {
     if (a.dtype === x.dtype) return same(b, x);
     return a.dtype === 'string' || a.dtype === 'complex64' ? CPU : b.out(cast(b.t(x), a.dtype), a.dtype);
@@ -542,7 +550,53 @@ export const kernels: Record<string, Kernel> = {
     return b.out(op.toCopy(expand(t, shape)), x.dtype);
   },
   Where: (b, { condition }) => b.out(nonzero(b.t(condition)), 'int32'),
+  ExpandDims: (b, { input }, a) => {
+    const r = input.shape.length;
+    if (a.dim < -(r + 1) || a.dim > r) return CPU; // tfjs's range error
+    return b.out(op.unsqueeze(b.t(input), a.dim < 0 ? a.dim + r + 1 : a.dim), input.dtype);
+  },
+  AddN: (b, inputs) => {
+    const list = Object.values(inputs);
+    let t = b.t(list[0]);
+    for (const i of list.slice(1)) t = op.add(t, b.t(i));
+    return b.out(list.length === 1 ? op.toCopy(t) : t, list[0].dtype);
+  },
+  EluGrad: (b, { dy, y }) => b.out(eluBackward(b.t(dy), 1, 1, 1, true, b.t(y)), 'float32'),
+  // the gradient of gather: rows of x added into numSegments rows (ATen errors on bad ids -> cpu fallback)
+  UnsortedSegmentSum: (b, { x, segmentIds }, a) => {
+    const k = segmentIds.shape.length;
+    const rest = x.shape.slice(k);
+    const rows = op.reshape(b.t(x), [-1, ...rest]);
+    const z = zeros([a.numSegments, ...rest], scalarType(x.dtype));
+    return b.out(indexAdd(z, 0, op.reshape(b.t(segmentIds), [-1]), rows), x.dtype);
+  },
+  // nearest / bilinear resizing in the two modes ATen shares with tfjs; tfjs's legacy modes use the cpu
+  ResizeNearestNeighbor: (b, { images }, a) => {
+    if (a.alignCorners || a.halfPixelCenters) return CPU;
+    return b.out(nhwc(upNearest(nchw(b.t(images)), a.size, null, null)), images.dtype);
+  },
+  ResizeNearestNeighborGrad: (b, { images, dy }, a) => {
+    if (a.alignCorners || a.halfPixelCenters) return CPU;
+    const [n, h, w, c] = images.shape;
+    return b.out(nhwc(upNearestBack(nchw(b.t(dy)), dy.shape.slice(1, 3), [n, c, h, w], null, null)), 'float32');
+  },
+  ResizeBilinear: (b, { images }, a) => {
+    if (!a.alignCorners && !a.halfPixelCenters) return CPU;
+    const x = images.dtype === 'float32' ? b.t(images) : cast(b.t(images), 'float32');
+    return b.out(nhwc(upBilinear(nchw(x), a.size, a.alignCorners, null, null)), 'float32');
+  },
+  ResizeBilinearGrad: (b, { images, dy }, a) => {
+    if (!a.alignCorners && !a.halfPixelCenters) return CPU;
+    const [n, h, w, c] = images.shape;
+    return b.out(nhwc(upBilinearBack(nchw(b.t(dy)), dy.shape.slice(1, 3), [n, c, h, w], a.alignCorners, null, null)), 'float32');
+  },
 };
+const eluBackward = aten('elu_backward');
+const indexAdd = aten('index_add');
+const upNearest = aten('upsample_nearest2d');
+const upNearestBack = aten('upsample_nearest2d_backward');
+const upBilinear = aten('upsample_bilinear2d');
+const upBilinearBack = aten('upsample_bilinear2d_backward');
 // Both names exist in tfjs-core; the MatMul op dispatches BatchMatMul.
 function noNaN(b: TorchBackend, x: TensorInfo, fill: number): T {
   const t = b.t(x);
@@ -552,10 +606,14 @@ function same(b: TorchBackend, x: TensorInfo): TensorInfo {
   b.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
+/** tfjs always sends rank-3 operands; with batch 1 on both sides a plain 2-D mm (BLAS) is used. */
 function matmul(b: TorchBackend, a: TensorInfo, y: TensorInfo, at: Attrs): T {
-  const ta = at.transposeA ? op.transpose(b.t(a), -1, -2) : b.t(a);
-  const tb = at.transposeB ? op.transpose(b.t(y), -1, -2) : b.t(y);
-  return op.matmul(ta, tb);
+  const single = a.shape.length === 3 && y.shape.length === 3 && a.shape[0] === 1 && y.shape[0] === 1;
+  let ta = single ? op.select(b.t(a), 0, 0) : b.t(a);
+  let tb = single ? op.select(b.t(y), 0, 0) : b.t(y);
+  if (at.transposeA) ta = op.transpose(ta, -1, -2);
+  if (at.transposeB) tb = op.transpose(tb, -1, -2);
+  return single ? op.unsqueeze(op.mm(ta, tb), 0) : op.matmul(ta, tb);
 }
 /** Cumulative sum (fill 0) / product (fill 1) with tfjs's exclusive and reverse flags. */
 function cumulative(b: TorchBackend, x: TensorInfo, a: Attrs, fill: number): TensorInfo {

@@ -24,7 +24,10 @@ export interface Addon {
   setNumThreads(n: number): number;
   getNumThreads(): number;
   manualSeed(seed: number): void;
-  tuneMalloc(): void;
+  /** Route CPU tensor memory through the addon's caching allocator (keeps up to capBytes of freed blocks). */
+  useCachingAllocator(capBytes?: number): boolean;
+  /** Release the cached blocks; returns the bytes freed. */
+  emptyCache(): number;
   readonly libtorchVersion: string;
   readonly Tensor: new () => NTensor;
 }

@@ -6,7 +6,13 @@ import type { Rng } from '../../core/rng.js';
 export type Init = 'glorot' | 'he';
 
 /** A trainable weight tensor of `shape` drawn from N(0, std^2) with a seed from `rng`. */
-export function initWeight(shape: number[], fanIn: number, fanOut: number, init: Init, rng: Rng): tf.Variable {
+export function initWeight(
+  shape: number[],
+  fanIn: number,
+  fanOut: number,
+  init: Init,
+  rng: Rng,
+): tf.Variable {
   const std = init === 'he' ? Math.sqrt(2 / fanIn) : Math.sqrt(2 / (fanIn + fanOut));
   return tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', rng.nextSeed())));
 }

@@ -45,7 +45,8 @@ export interface VaeConfig {
 
 export const VAE_DEFAULTS: Record<string, unknown> = {
   latentDim: 'auto', // 32 for images, 2 for vectors of <= 4 dims, else min(16, D)
-  arch: 'auto', // conv for images whose sides divide by 4, else mlp
+  // mlp by default: on CPU backends the conv nets' backward pass is several times slower per step
+  arch: 'mlp',
   hidden: 'auto', // mlp: [512, 256]; conv: [256]
   channels: [32, 64],
   activation: 'relu',
@@ -59,8 +60,15 @@ export const VAE_DEFAULTS: Record<string, unknown> = {
 
 function num(v: unknown, name: string, opts: { int?: boolean; min?: number } = {}): number {
   const x = Number(v);
-  if (typeof v === 'boolean' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min)) {
-    throw new UserError(`config '${name}' must be a${opts.int ? 'n integer' : ' number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''} (got ${JSON.stringify(v)})`);
+  if (
+    typeof v === 'boolean' ||
+    !Number.isFinite(x) ||
+    (opts.int && !Number.isInteger(x)) ||
+    (opts.min !== undefined && x < opts.min)
+  ) {
+    throw new UserError(
+      `config '${name}' must be a${opts.int ? 'n integer' : ' number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''} (got ${JSON.stringify(v)})`,
+    );
   }
   return x;
 }
@@ -71,33 +79,51 @@ export function resolveVaeConfig(raw: Record<string, unknown>, spec: DataSpec): 
   const D = dims(spec);
   const isImage = spec.kind === 'image' && spec.shape.length === 3;
   const convOk = isImage && spec.shape[0]! % 4 === 0 && spec.shape[1]! % 4 === 0;
-  const arch = c.arch === 'auto' ? (convOk ? 'conv' : 'mlp') : c.arch;
-  if (arch !== 'mlp' && arch !== 'conv') throw new UserError(`config 'arch' must be 'mlp' or 'conv' (got ${JSON.stringify(arch)})`);
+  const arch = c.arch;
+  if (arch !== 'mlp' && arch !== 'conv')
+    throw new UserError(`config 'arch' must be 'mlp' or 'conv' (got ${JSON.stringify(arch)})`);
   if (arch === 'conv' && !convOk) {
-    throw new UserError(`arch 'conv' needs images [H, W, C] with H and W divisible by 4 (got ${spec.kind} [${spec.shape.join(', ')}])`);
+    throw new UserError(
+      `arch 'conv' needs images [H, W, C] with H and W divisible by 4 (got ${spec.kind} [${spec.shape.join(', ')}])`,
+    );
   }
-  const latentDim = c.latentDim === 'auto' ? (isImage ? 32 : D <= 4 ? 2 : Math.min(16, D)) : num(c.latentDim, 'latentDim', { int: true, min: 1 });
+  const latentDim =
+    c.latentDim === 'auto'
+      ? isImage
+        ? 32
+        : D <= 4
+          ? 2
+          : Math.min(16, D)
+      : num(c.latentDim, 'latentDim', { int: true, min: 1 });
   const hidden = c.hidden === 'auto' ? (arch === 'conv' ? [256] : [512, 256]) : c.hidden;
   if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1)) {
-    throw new UserError(`config 'hidden' must be a list of positive integers (got ${JSON.stringify(hidden)})`);
+    throw new UserError(
+      `config 'hidden' must be a list of positive integers (got ${JSON.stringify(hidden)})`,
+    );
   }
   const ch = c.channels;
   if (!Array.isArray(ch) || ch.length !== 2 || ch.some((h) => !Number.isInteger(h) || h < 1)) {
     throw new UserError(`config 'channels' must be two positive integers (got ${JSON.stringify(ch)})`);
   }
   if (!['relu', 'tanh', 'softplus', 'elu'].includes(c.activation as string)) {
-    throw new UserError(`config 'activation' must be relu, tanh, softplus or elu (got ${JSON.stringify(c.activation)})`);
+    throw new UserError(
+      `config 'activation' must be relu, tanh, softplus or elu (got ${JSON.stringify(c.activation)})`,
+    );
   }
   const conditional = c.conditional === true;
-  if (c.conditional !== true && c.conditional !== false) throw new UserError(`config 'conditional' must be true or false`);
+  if (c.conditional !== true && c.conditional !== false)
+    throw new UserError(`config 'conditional' must be true or false`);
   if (conditional && !(spec.numClasses && spec.numClasses > 1)) {
     throw new UserError(`a conditional VAE needs labelled data (this dataset has no classes)`);
   }
   const likelihood = c.likelihood === 'auto' ? defaultLikelihood(spec) : c.likelihood;
   if (!['bernoulli', 'logistic', 'gaussian'].includes(likelihood as string)) {
-    throw new UserError(`config 'likelihood' must be auto, bernoulli, logistic or gaussian (got ${JSON.stringify(likelihood)})`);
+    throw new UserError(
+      `config 'likelihood' must be auto, bernoulli, logistic or gaussian (got ${JSON.stringify(likelihood)})`,
+    );
   }
-  if (c.scale !== 'dim' && c.scale !== 'global') throw new UserError(`config 'scale' must be 'dim' or 'global'`);
+  if (c.scale !== 'dim' && c.scale !== 'global')
+    throw new UserError(`config 'scale' must be 'dim' or 'global'`);
   return {
     latentDim,
     arch,
@@ -143,7 +169,13 @@ export class VAE implements GenerativeModel {
     const cfg = resolveVaeConfig(rawConfig, spec);
     this.cfg = cfg;
     this.config = { ...cfg } as unknown as Record<string, unknown>;
-    this.taxonomy = { family: 'latent', density: 'bound', sampling: 'direct', latent: true, conditional: cfg.conditional };
+    this.taxonomy = {
+      family: 'latent',
+      density: 'bound',
+      sampling: 'direct',
+      latent: true,
+      conditional: cfg.conditional,
+    };
     this.D = dims(spec);
     this.C = cfg.conditional ? spec.numClasses! : 0;
     const rng = new Rng(seed);
@@ -151,8 +183,20 @@ export class VAE implements GenerativeModel {
     const rev = [...cfg.hidden].reverse();
     if (cfg.arch === 'conv') {
       this.encConv = new ConvEncoder(spec.shape, cfg.channels, cfg.activation, rng, 'enc.conv');
-      this.encMlp = new MLP([this.encConv.outDim + this.C, ...cfg.hidden, 2 * L], cfg.activation, rng, 'enc.mlp');
-      this.decConv = new ConvDecoder(spec.shape, spec.shape[2]!, cfg.channels, cfg.activation, rng, 'dec.conv');
+      this.encMlp = new MLP(
+        [this.encConv.outDim + this.C, ...cfg.hidden, 2 * L],
+        cfg.activation,
+        rng,
+        'enc.mlp',
+      );
+      this.decConv = new ConvDecoder(
+        spec.shape,
+        spec.shape[2]!,
+        cfg.channels,
+        cfg.activation,
+        rng,
+        'dec.conv',
+      );
       this.decMlp = new MLP([L + this.C, ...rev, this.decConv.inDim], cfg.activation, rng, 'dec.mlp', true);
     } else {
       this.encMlp = new MLP([this.D + this.C, ...cfg.hidden, 2 * L], cfg.activation, rng, 'enc.mlp');
@@ -200,7 +244,7 @@ export class VAE implements GenerativeModel {
 
   /**
    * One-sample ELBO terms per example (K&W eq. 10): recon = log p(x|z), z = mu + sigma*eps;
-   * kl = KL(q(z|x) || N(0, I)) in closed form. Differentiable (no disposal inside).
+   * kl = KL(q(z|x) || N(0, I)) in closed form. Differentiable.
    */
   elboTerms(x: tf.Tensor, yOh: tf.Tensor2D | null, seed: number): { recon: tf.Tensor1D; kl: tf.Tensor1D } {
     return tf.tidy(() => {
@@ -260,23 +304,24 @@ export class VAE implements GenerativeModel {
         });
       }
       const rng = new Rng(opts.seed);
-      const { mu, logVar } = this.posterior(x, yOh);
+      const { mu, logVar } = this.posterior(x, yOh); // the encoder runs once for all k samples
       const chunk = Math.max(1, Math.min(k, Math.floor(this.cfg.evalChunk / n)));
       let acc: tf.Tensor | null = null;
-      for (let done = 0; done < k; done += chunk) {
-        const c = Math.min(chunk, k - done);
-        const next: tf.Tensor = tf.tidy(() => {
-          const lse = tf.logSumExp(this.logWeights(x, yOh, mu, logVar, c, rng.nextSeed()).logW, 0);
-          return acc ? logAddExp(acc, lse) : lse;
-        });
+      try {
+        for (let done = 0; done < k; done += chunk) {
+          const c = Math.min(chunk, k - done);
+          const next: tf.Tensor = tf.tidy(() => {
+            const lse = tf.logSumExp(this.logWeights(x, yOh, mu, logVar, c, rng.nextSeed()).logW, 0);
+            return acc ? logAddExp(acc, lse) : lse;
+          });
+          acc?.dispose();
+          acc = next;
+        }
+        return tf.sub(acc!, Math.log(k)) as tf.Tensor1D;
+      } finally {
+        tf.dispose([mu, logVar]);
         acc?.dispose();
-        acc = next;
       }
-      mu.dispose();
-      logVar.dispose();
-      const bound = tf.sub(acc!, Math.log(k)) as tf.Tensor1D;
-      acc!.dispose();
-      return bound;
     } finally {
       yOh?.dispose();
     }
@@ -318,21 +363,29 @@ export class VAE implements GenerativeModel {
   /** labels for sampling: one for all or one per sample, checked against numClasses. */
   private sampleLabels(n: number, label: number | number[] | undefined): tf.Tensor1D | undefined {
     if (!this.cfg.conditional) {
-      if (label !== undefined) throw new UserError(`model '${this.kind}' is not conditional: it takes no label`);
+      if (label !== undefined)
+        throw new UserError(`model '${this.kind}' is not conditional: it takes no label`);
       return undefined;
     }
     const C = this.C;
-    const labels = label === undefined ? Array.from({ length: n }, (_, i) => i % C) : Array.isArray(label) ? label : new Array<number>(n).fill(label);
+    const labels =
+      label === undefined
+        ? Array.from({ length: n }, (_, i) => i % C)
+        : Array.isArray(label)
+          ? label
+          : new Array<number>(n).fill(label);
     if (labels.length !== n) throw new UserError(`got ${labels.length} labels for ${n} samples`);
     for (const l of labels) {
-      if (!Number.isInteger(l) || l < 0 || l >= C) throw new UserError(`label ${l} is out of range: this model has classes 0..${C - 1}`);
+      if (!Number.isInteger(l) || l < 0 || l >= C)
+        throw new UserError(`label ${l} is out of range: this model has classes 0..${C - 1}`);
     }
     return tf.tensor1d(labels, 'int32');
   }
 
   /** z ~ N(0, T^2 I); images: the decoder mean E[x|z]; vectors: x ~ p(x|z). */
   sample(n: number, opts: SampleOptions = {}): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`number of samples must be a positive integer (got ${n})`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UserError(`number of samples must be a positive integer (got ${n})`);
     const T = opts.temperature ?? 1;
     if (!(T >= 0)) throw new UserError(`temperature must be >= 0 (got ${T})`);
     const y = this.sampleLabels(n, opts.label);
@@ -357,7 +410,9 @@ export class VAE implements GenerativeModel {
   /** decoder mean E[x|z] [n, ...shape] */
   decode(z: tf.Tensor, y?: tf.Tensor1D): tf.Tensor {
     if (z.rank !== 2 || z.shape[1] !== this.cfg.latentDim) {
-      throw new UserError(`decode expects z of shape [n, ${this.cfg.latentDim}] (got [${z.shape.join(', ')}])`);
+      throw new UserError(
+        `decode expects z of shape [n, ${this.cfg.latentDim}] (got [${z.shape.join(', ')}])`,
+      );
     }
     return tf.tidy(() => this.lik.mean(this.decoderOut(z as tf.Tensor2D, this.oneHot(y, z.shape[0]!))));
   }

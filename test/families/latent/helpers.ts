@@ -3,8 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { Rng } from '../../../src/core/rng.js';
 import type { GenerativeModel } from '../../../src/core/model.js';
-// TODO: switch to the backend's gradient registration once src/backend/ provides one (bench keeps this copy)
-import { registerAllGradients } from '../../../bench/gradients.js';
+import { registerAllGradients } from '../../../src/backend/gradients.js';
 
 export async function useCpu(): Promise<void> {
   await tf.setBackend('cpu');
@@ -15,9 +14,17 @@ export async function useCpu(): Promise<void> {
  * n binary vectors of `d` bits: a mixture of `modes` random prototypes with each bit flipped w.p. `flip`.
  * Returns x [n, d] and the mode labels y [n].
  */
-export function binaryMixture(n: number, d: number, modes: number, flip: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor1D } {
+export function binaryMixture(
+  n: number,
+  d: number,
+  modes: number,
+  flip: number,
+  seed: number,
+): { x: tf.Tensor2D; y: tf.Tensor1D } {
   const rng = new Rng(seed);
-  const protos = Array.from({ length: modes }, () => Array.from({ length: d }, () => (rng.next() < 0.5 ? 1 : 0)));
+  const protos = Array.from({ length: modes }, () =>
+    Array.from({ length: d }, () => (rng.next() < 0.5 ? 1 : 0)),
+  );
   const x = new Float32Array(n * d);
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -32,7 +39,14 @@ export function binaryMixture(n: number, d: number, modes: number, flip: number,
 }
 
 /** Full-batch Adam on the model's single objective; returns the last loss. */
-export function trainAdam(model: GenerativeModel, x: tf.Tensor, steps: number, lr: number, y?: tf.Tensor1D, seed = 1): number {
+export function trainAdam(
+  model: GenerativeModel,
+  x: tf.Tensor,
+  steps: number,
+  lr: number,
+  y?: tf.Tensor1D,
+  seed = 1,
+): number {
   const [obj] = model.objectives();
   const opt = tf.train.adam(lr);
   const rng = new Rng(seed);
