@@ -43,7 +43,6 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "Tensor",
                                    {InstanceMethod("dispose", &Tensor::Dispose),
-                                    InstanceAccessor("disposed", &Tensor::Disposed, nullptr),
                                     InstanceAccessor("shape", &Tensor::Shape, nullptr),
                                     InstanceAccessor("dtype", &Tensor::Dtype, nullptr)});
     ctor = Napi::Persistent(f);
@@ -67,7 +66,6 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
     release(info.Env());
     return info.Env().Undefined();
   }
-  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !t.defined()); }
   Napi::Value Shape(const Napi::CallbackInfo& info) {
     if (!t.defined()) return info.Env().Null();
     Napi::Array a = Napi::Array::New(info.Env(), t.dim());
@@ -321,25 +319,25 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
 // toArray(tensor): Float32Array (floating), Int32Array (integral), Uint8Array (bool).
 Napi::Value ToArray(const Napi::CallbackInfo& info) {
   GUARDED({
-    Napi::Env env = info.Env();
     at::Tensor t = unwrap(info[0]);
     at::ScalarType st = t.scalar_type();
-    if (st == at::kBool) {
-      t = t.contiguous();
-      auto out = Napi::Uint8Array::New(env, t.numel());
-      if (t.numel()) std::memcpy(out.Data(), t.data_ptr(), t.numel());
-      return out;
-    }
-    bool integral = at::isIntegralType(st, false);
-    t = t.to(integral ? at::kInt : at::kFloat).contiguous();
-    if (integral) {
-      auto out = Napi::Int32Array::New(env, t.numel());
-      if (t.numel()) std::memcpy(out.Data(), t.data_ptr(), t.numel() * 4);
-      return out;
-    }
-    auto out = Napi::Float32Array::New(env, t.numel());
-    if (t.numel()) std::memcpy(out.Data(), t.data_ptr(), t.numel() * 4);
-    return out;
+    st = st == at::kBool ? st : at::isIntegralType(st, false) ? at::kInt : at::kFloat;
+    t = t.to(st).contiguous();
+    size_t n = size_t(t.numel());
+    size_t bytes = n * t.element_size();
+    auto buf = Napi::ArrayBuffer::New(info.Env(), bytes);
+    if (bytes) std::memcpy(buf.Data(), t.data_ptr(), bytes);
+    if (st == at::kBool) return Napi::Uint8Array::New(info.Env(), n, buf, 0);
+    if (st == at::kInt) return Napi::Int32Array::New(info.Env(), n, buf, 0);
+    return Napi::Float32Array::New(info.Env(), n, buf, 0);
+  })
+}
+
+// unique(tensor): no other tensor or view shares its memory (safe to update in place).
+Napi::Value Unique(const Napi::CallbackInfo& info) {
+  GUARDED({
+    const at::Tensor& t = unwrap(info[0]);
+    return Napi::Boolean::New(info.Env(), t.use_count() == 1 && t.storage().use_count() == 1);
   })
 }
 
@@ -354,12 +352,6 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 }
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
-}
-Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
-  GUARDED({
-    at::manual_seed(uint64_t(num(info[0], "seed")));
-    return info.Env().Undefined();
-  })
 }
 // ------------------------------------------------------------------ caching CPU allocator
 // tfjs allocates a fresh output for every kernel. With glibc, large blocks (>= 128 KiB) come from
@@ -382,22 +374,16 @@ class CachingAllocator final : public c10::Allocator {
   }
   at::DeleterFnPtr raw_deleter() const override { return &giveBack; }
   at::DataPtr get(size_t n) {
-    void* p = nullptr;
+    if (n < kMin) {
+      void* p = c10::alloc_cpu(n);
+      return {p, p, &giveBack, at::Device(at::kCPU)};
+    }
     size_t size = (n + 4095) & ~size_t(4095);
-    if (n >= kMin) {
-      std::lock_guard<std::mutex> lock(mu);
-      auto it = lists.find(size);
-      if (it != lists.end() && !it->second.empty()) {
-        p = it->second.back();
-        it->second.pop_back();
-        cached -= size;
-      }
-    }
-    if (!p) p = c10::alloc_cpu(n >= kMin ? size : n);
-    if (n >= kMin) {
-      std::lock_guard<std::mutex> lock(mu);
-      live[p] = size;
-    }
+    std::lock_guard<std::mutex> lock(mu);
+    auto& list = lists[size];
+    void* p = list.empty() ? c10::alloc_cpu(size) : list.back();
+    if (!list.empty()) list.pop_back(), cached -= size;
+    live[p] = size;
     return {p, p, &giveBack, at::Device(at::kCPU)};
   }
   static void giveBack(void* p);
@@ -452,9 +438,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("schema", Napi::Function::New(env, Schema));
   exports.Set("fromArray", Napi::Function::New(env, FromArray));
   exports.Set("toArray", Napi::Function::New(env, ToArray));
+  exports.Set("unique", Napi::Function::New(env, Unique));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
-  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
   exports.Set("useCachingAllocator", Napi::Function::New(env, UseCachingAllocator));
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("libtorchVersion", Napi::String::New(env, TORCH_VERSION));

@@ -37,7 +37,8 @@ export class TorchBackend extends KernelBackend {
   private entry(values: BackendValues | null, shape: number[], dtype: DataType, refCount: number): TData {
     if (NATIVE_DTYPE[dtype] === undefined) return { t: null, values, shape, dtype, refCount };
     let v = values as Float32Array | Int32Array | Uint8Array | null;
-    if (v == null) v = util.getTypedArrayFromDType(dtype as 'float32', util.sizeFromShape(shape)) as Float32Array;
+    if (v == null)
+      v = util.getTypedArrayFromDType(dtype as 'float32', util.sizeFromShape(shape)) as Float32Array;
     else if (!ArrayBuffer.isView(v)) v = util.toTypedArray(v as never, dtype) as Float32Array;
     return { t: this.N.fromArray(v, shape, dtype), values: null, shape, dtype, refCount };
   }
@@ -46,7 +47,13 @@ export class TorchBackend extends KernelBackend {
     this.data.set(dataId, this.entry(values, shape, dtype, 1));
     return dataId;
   }
-  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+  override move(
+    dataId: DataId,
+    values: BackendValues,
+    shape: number[],
+    dtype: DataType,
+    refCount: number,
+  ): void {
     this.data.set(dataId, this.entry(values, shape, dtype, refCount));
   }
   override refCount(dataId: DataId): number {
@@ -78,7 +85,10 @@ export class TorchBackend extends KernelBackend {
     return true;
   }
   override memory(): { unreliable: boolean; reasons: string[] } {
-    return { unreliable: true, reasons: ['tensor bytes live in libtorch and are counted by the engine only'] };
+    return {
+      unreliable: true,
+      reasons: ['tensor bytes live in libtorch and are counted by the engine only'],
+    };
   }
   override async time(f: () => void): Promise<{ kernelMs: number }> {
     const start = performance.now();
@@ -115,7 +125,9 @@ export class TorchBackend extends KernelBackend {
   /** Register a native tensor as a kernel output of the given tfjs dtype (casting if libtorch chose another). */
   out(t: NTensor, dtype?: DataType): TensorInfo {
     const nd = t.dtype as string;
-    const want = dtype ?? (nd === 'Bool' ? 'bool' : nd === 'Float' || nd === 'Double' || nd === 'Half' ? 'float32' : 'int32');
+    const want =
+      dtype ??
+      (nd === 'Bool' ? 'bool' : nd === 'Float' || nd === 'Double' || nd === 'Half' ? 'float32' : 'int32');
     if (NATIVE_DTYPE[want] !== nd) t = this.call(this.toCopy, [t, scalarType(want)]) as NTensor;
     const shape = t.shape as number[];
     const dataId = {};

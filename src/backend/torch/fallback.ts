@@ -30,7 +30,13 @@ export function runOnCpu(
     const dataId = c.write(b.readSync(info.dataId), info.shape, info.dtype);
     created.push(dataId);
     // cpu kernels sometimes read tensor fields (rank, size) that TensorInfo lacks
-    return { dataId, shape: info.shape, dtype: info.dtype, rank: info.shape.length, size: info.shape.reduce((p, q) => p * q, 1) } as TensorInfo;
+    return {
+      dataId,
+      shape: info.shape,
+      dtype: info.dtype,
+      rank: info.shape.length,
+      size: info.shape.reduce((p, q) => p * q, 1),
+    } as TensorInfo;
   };
   // inputs may be an array (Concat, AddN) and may hold arrays of tensors (ragged kernels)
   const cpuInputs = (Array.isArray(inputs) ? [] : {}) as Record<string, unknown>;

@@ -5,6 +5,7 @@ import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.js';
+import { patchAdam } from './adam.js';
 import { CPU, bindOps, kernels } from './kernels.js';
 import { fallbackCounts, runOnCpu } from './fallback.js';
 import { loadAddon, loadError } from './native.js';
@@ -29,9 +30,12 @@ export function kernelCoverage(): { native: string[]; fallback: string[] } {
 /**
  * Register the 'torch' backend if the addon loads. Returns null on success, else the reason.
  * Threads default to the number of cores (os.availableParallelism()); freed tensor blocks are cached
- * (up to cacheBytes, default 1 GiB) so training steps do not re-fault their memory.
+ * (up to cacheBytes, default 1 GiB) so training steps do not re-fault their memory. fusedAdam (default
+ * on) runs tfjs's AdamOptimizer as in-place ATen updates on this backend (see adam.ts).
  */
-export function registerTorch(opts: { threads?: number; cacheBytes?: number } = {}): string | null {
+export function registerTorch(
+  opts: { threads?: number; cacheBytes?: number; fusedAdam?: boolean } = {},
+): string | null {
   if (registered) return null;
   const loaded = loadAddon();
   if (loaded === null) return loadError;
@@ -44,6 +48,7 @@ export function registerTorch(opts: { threads?: number; cacheBytes?: number } = 
       const b = new TorchBackend(N);
       bindOps(b);
       patchReluGradient(); // gradients may have been registered after registerTorch()
+      if (opts.fusedAdam !== false) patchAdam();
       return b;
     },
     3,
@@ -75,7 +80,8 @@ export function registerTorch(opts: { threads?: number; cacheBytes?: number } = 
     registerKernel({
       kernelName: name,
       backendName: 'torch',
-      kernelFunc: ({ inputs, attrs, backend }) => runOnCpu(name, backend as TorchBackend, inputs as Record<string, TensorInfo>, attrs ?? {}),
+      kernelFunc: ({ inputs, attrs, backend }) =>
+        runOnCpu(name, backend as TorchBackend, inputs as Record<string, TensorInfo>, attrs ?? {}),
     });
   }
   patchReluGradient();
@@ -116,5 +122,9 @@ function nativeDtypes(inputs: Record<string, TensorInfo | TensorInfo[]>): boolea
 export function torchInfo(): { threads: number; libtorchVersion: string; addonPath: string } | undefined {
   const loaded = loadAddon();
   if (loaded === null) return undefined;
-  return { threads: threads || loaded.addon.getNumThreads(), libtorchVersion: loaded.addon.libtorchVersion, addonPath: loaded.path };
+  return {
+    threads: threads || loaded.addon.getNumThreads(),
+    libtorchVersion: loaded.addon.libtorchVersion,
+    addonPath: loaded.path,
+  };
 }

@@ -123,10 +123,15 @@ function reduce(f: (t: T, dims: number[], keep: boolean, x: TensorInfo) => T, ax
   };
 }
 /** Apply one reduction dim at a time (for ATen ops that take a single dim). */
-function perDim(name: string, overload: string, int = false): (t: T, dims: number[], keep: boolean, x: TensorInfo) => T {
+function perDim(
+  name: string,
+  overload: string,
+  int = false,
+): (t: T, dims: number[], keep: boolean, x: TensorInfo) => T {
   const f = aten(name, overload);
   return (t, dims, keep, x) => {
-    for (const d of [...dims].sort((p, q) => q - p)) t = int && isInt(x.dtype) ? f(t, d, keep, 3) : f(t, d, keep);
+    for (const d of [...dims].sort((p, q) => q - p))
+      t = int && isInt(x.dtype) ? f(t, d, keep, 3) : f(t, d, keep);
     return t;
   };
 }
@@ -190,10 +195,26 @@ function conv2d(b: TorchBackend, x: TensorInfo, filter: TensorInfo, a: Attrs, de
   const [xi, pad] = padNCHW(last ? nchw(b.t(x)) : b.t(x), c, 0);
   const w = oihw(b.t(filter), c, depthwise);
   const groups = depthwise ? c.inChannels : 1;
-  const y = op.conv(xi, w, null, [c.strideHeight, c.strideWidth], pad, [c.dilationHeight, c.dilationWidth], false, [0, 0], groups);
+  const y = op.conv(
+    xi,
+    w,
+    null,
+    [c.strideHeight, c.strideWidth],
+    pad,
+    [c.dilationHeight, c.dilationWidth],
+    false,
+    [0, 0],
+    groups,
+  );
   return last ? nhwc(y) : y;
 }
-function convBackpropInput(b: TorchBackend, dy: TensorInfo, filter: TensorInfo, a: Attrs, depthwise: boolean): TensorInfo {
+function convBackpropInput(
+  b: TorchBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  a: Attrs,
+  depthwise: boolean,
+): TensorInfo {
   const c = convInfo(a.inputShape, filter.shape, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
   const p = c.padInfo;
@@ -217,7 +238,13 @@ function convBackpropInput(b: TorchBackend, dy: TensorInfo, filter: TensorInfo, 
   const g = unpadNCHW(gx, c, !sym);
   return b.out(last ? nhwc(g) : g, 'float32');
 }
-function convBackpropFilter(b: TorchBackend, x: TensorInfo, dy: TensorInfo, a: Attrs, depthwise: boolean): TensorInfo {
+function convBackpropFilter(
+  b: TorchBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  a: Attrs,
+  depthwise: boolean,
+): TensorInfo {
   const fs = a.filterShape as number[];
   const c = convInfo(x.shape, fs, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
@@ -243,7 +270,14 @@ function convBackpropFilter(b: TorchBackend, x: TensorInfo, dy: TensorInfo, a: A
 
 /** Pools with a dimRoundingMode can produce windows ATen cannot express: those use the cpu fallback. */
 const poolInfo = (x: number[], a: Attrs) =>
-  backend_util.computePool2DInfo(x as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  backend_util.computePool2DInfo(
+    x as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
 const maxPool = aten('max_pool2d');
 const maxPoolIdx = atenList('max_pool2d_with_indices');
 const maxPoolBack = aten('max_pool2d_with_indices_backward');
@@ -255,7 +289,8 @@ const paddingOnlyWindows = (c: ConvInfo) => {
   const p = c.padInfo;
   return Math.max(p.top, p.bottom) >= c.filterHeight || Math.max(p.left, p.right) >= c.filterWidth;
 };
-const avgNative = (c: ConvInfo) => symmetric(c) && 2 * c.padInfo.top <= c.filterHeight && 2 * c.padInfo.left <= c.filterWidth;
+const avgNative = (c: ConvInfo) =>
+  symmetric(c) && 2 * c.padInfo.top <= c.filterHeight && 2 * c.padInfo.left <= c.filterWidth;
 
 // ------------------------------------------------------------------ the table
 const softmax = aten('_softmax');
@@ -354,7 +389,8 @@ export const kernels: Record<string, Kernel> = {
   Minimum: binary('minimum', ''),
   Pow: binary('pow', 'Tensor_Tensor'),
   Atan2: binary('atan2', '', 'float32'),
-  SquaredDifference: (b, { a, b: y }) => b.out(op.square(op.sub(b.t(a), b.t(y))), upcastType(a.dtype, y.dtype)),
+  SquaredDifference: (b, { a, b: y }) =>
+    b.out(op.square(op.sub(b.t(a), b.t(y))), upcastType(a.dtype, y.dtype)),
   Equal: binary('eq', 'Tensor', 'bool'),
   NotEqual: binary('ne', 'Tensor', 'bool'),
   Greater: binary('gt', 'Tensor', 'bool'),
@@ -386,13 +422,15 @@ export const kernels: Record<string, Kernel> = {
   // tfjs arg-reductions skip NaNs; ATen's treat NaN as the extreme.
   ArgMax: (b, { x }, a) => b.out(argmax(noNaN(b, x, -Infinity), axes(a.axis, x.shape)[0], false), 'int32'),
   ArgMin: (b, { x }, a) => b.out(argmin(noNaN(b, x, Infinity), axes(a.axis, x.shape)[0], false), 'int32'),
-  Softmax: (b, { logits }, a) => b.out(softmax(b.t(logits), a.dim === -1 ? logits.shape.length - 1 : a.dim, false)),
+  Softmax: (b, { logits }, a) =>
+    b.out(softmax(b.t(logits), a.dim === -1 ? logits.shape.length - 1 : a.dim, false)),
   LogSoftmax: (b, { logits }, a) => b.out(logSoftmax(b.t(logits), a.axis ?? -1, false)),
   Cumsum: (b, { x }, a) => cumulative(b, x, a, 0),
   Cumprod: (b, { x }, a) => cumulative(b, x, a, 1),
 
   // ---- linear algebra & convolution
-  BatchMatMul: (b, { a, b: y }, at) => a.shape.length < 2 || y.shape.length < 2 ? CPU : b.out(matmul(b, a, y, at), upcastType(a.dtype, y.dtype)),
+  BatchMatMul: (b, { a, b: y }, at) =>
+    a.shape.length < 2 || y.shape.length < 2 ? CPU : b.out(matmul(b, a, y, at), upcastType(a.dtype, y.dtype)),
   _FusedMatMul: (b, { a, b: y, bias, preluActivationWeights }, at) => {
     let t = matmul(b, a, y, at);
     if (bias) t = op.add(t, b.t(bias));
@@ -402,7 +440,12 @@ export const kernels: Record<string, Kernel> = {
     const list = Object.values(inputs);
     const { allDims, idDims } = backend_util.decodeEinsumEquation(a.equation, list.length); // tfjs's checks
     backend_util.checkEinsumDimSizes(allDims.length, idDims, list as never);
-    return b.out(einsum(a.equation, list.map((i) => b.t(i))));
+    return b.out(
+      einsum(
+        a.equation,
+        list.map((i) => b.t(i)),
+      ),
+    );
   },
   Conv2D: (b, { x, filter }, a) => b.out(conv2d(b, x, filter, a, false), 'float32'),
   FusedConv2D: (b, { x, filter, bias, preluActivationWeights }, a) => {
@@ -426,7 +469,10 @@ export const kernels: Record<string, Kernel> = {
     const c = poolInfo(x.shape, a);
     if (paddingOnlyWindows(c)) return CPU;
     const [xi, pad] = padNCHW(nchw(b.t(x)), c, -Infinity, true);
-    return b.out(nhwc(maxPool(xi, [c.filterHeight, c.filterWidth], [c.strideHeight, c.strideWidth], pad)), x.dtype);
+    return b.out(
+      nhwc(maxPool(xi, [c.filterHeight, c.filterWidth], [c.strideHeight, c.strideWidth], pad)),
+      x.dtype,
+    );
   },
   MaxPoolGrad: (b, { dy, input }, a) => {
     if (a.dimRoundingMode != null) return CPU;
@@ -443,7 +489,14 @@ export const kernels: Record<string, Kernel> = {
     if (a.dimRoundingMode != null) return CPU;
     const c = poolInfo(x.shape, a);
     if (!avgNative(c)) return CPU;
-    const y = avgPool(nchw(b.t(x)), [c.filterHeight, c.filterWidth], [c.strideHeight, c.strideWidth], [c.padInfo.top, c.padInfo.left], false, false);
+    const y = avgPool(
+      nchw(b.t(x)),
+      [c.filterHeight, c.filterWidth],
+      [c.strideHeight, c.strideWidth],
+      [c.padInfo.top, c.padInfo.left],
+      false,
+      false,
+    );
     return b.out(nhwc(y), 'float32');
   },
   AvgPoolGrad: (b, { dy, input }, a) => {
@@ -451,7 +504,16 @@ export const kernels: Record<string, Kernel> = {
     const c = poolInfo(input.shape, a);
     if (!avgNative(c)) return CPU;
     const k = [c.filterHeight, c.filterWidth];
-    const g = avgPoolBack(nchw(b.t(dy)), nchw(b.t(input)), k, [c.strideHeight, c.strideWidth], [c.padInfo.top, c.padInfo.left], false, false, null);
+    const g = avgPoolBack(
+      nchw(b.t(dy)),
+      nchw(b.t(input)),
+      k,
+      [c.strideHeight, c.strideWidth],
+      [c.padInfo.top, c.padInfo.left],
+      false,
+      false,
+      null,
+    );
     return b.out(nhwc(g), 'float32');
   },
   FusedBatchNorm: (b, { x, mean, variance, offset, scale }, a) => {
@@ -462,7 +524,8 @@ export const kernels: Record<string, Kernel> = {
   },
 
   // ---- shapes, gathering, creation
-  Reshape: (b, { x }, a) => b.out(op.reshape(b.t(x), util.inferFromImplicitShape(a.shape, util.sizeFromShape(x.shape))), x.dtype),
+  Reshape: (b, { x }, a) =>
+    b.out(op.reshape(b.t(x), util.inferFromImplicitShape(a.shape, util.sizeFromShape(x.shape))), x.dtype),
   Transpose: (b, { x }, a) => b.out(op.permute(b.t(x), a.perm), x.dtype),
   Concat: (b, inputs, a) => {
     const all = Object.values(inputs);
@@ -470,7 +533,13 @@ export const kernels: Record<string, Kernel> = {
     if (list.length !== all.length) return CPU; // empty inputs: tfjs's shape checks and result
     const d = all.map((i) => i.dtype).reduce((p, q) => upcastType(p, q));
     const axis = axes(a.axis, all[0].shape)[0];
-    return b.out(op.cat(list.map((i) => (i.dtype === d ? b.t(i) : cast(b.t(i), d))), axis), d);
+    return b.out(
+      op.cat(
+        list.map((i) => (i.dtype === d ? b.t(i) : cast(b.t(i), d))),
+        axis,
+      ),
+      d,
+    );
   },
   Slice: (b, { x }, a) => {
     const [begin, size] = slice_util.parseSliceParams(x as never, a.begin, a.size);
@@ -481,7 +550,17 @@ export const kernels: Record<string, Kernel> = {
     return b.out(t === b.t(x) ? op.toCopy(t) : t, x.dtype);
   },
   StridedSlice: (b, { x }, a) => {
-    const s = slice_util.sliceInfo(x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
+    const s = slice_util.sliceInfo(
+      x.shape,
+      a.begin,
+      a.end,
+      a.strides,
+      a.beginMask,
+      a.endMask,
+      a.ellipsisMask,
+      a.newAxisMask,
+      a.shrinkAxisMask,
+    );
     let t = b.t(x);
     for (let d = 0; d < x.shape.length; d++) {
       const n = s.finalShapeSparse[d];
@@ -498,7 +577,13 @@ export const kernels: Record<string, Kernel> = {
   Pack: (b, inputs, a) => {
     const list = Object.values(inputs);
     if (list.some((i) => i.dtype !== list[0].dtype)) return CPU; // tfjs's dtype error
-    return b.out(stack(list.map((i) => b.t(i)), a.axis < 0 ? a.axis + list[0].shape.length + 1 : a.axis), list[0].dtype);
+    return b.out(
+      stack(
+        list.map((i) => b.t(i)),
+        a.axis < 0 ? a.axis + list[0].shape.length + 1 : a.axis,
+      ),
+      list[0].dtype,
+    );
   },
   Unpack: (b, { value }, a) => unbind(b.t(value), a.axis).map((t) => b.out(t, value.dtype)),
   SplitV: (b, { x }, a) => {
@@ -537,16 +622,22 @@ export const kernels: Record<string, Kernel> = {
     const hot = op.eq(op.unsqueeze(b.t(indices), -1), op.arange(0, a.depth, 1, 3));
     return b.out(op.whereS(hot, a.onValue, a.offValue), a.dtype);
   },
-  Fill: (b, _i, a) => (typeof a.value === 'string' ? CPU : b.out(op.full(a.shape, a.value, scalarType(a.dtype)), a.dtype)),
-  ZerosLike: (b, { x }) => (x.dtype === 'complex64' || x.dtype === 'string' ? CPU : b.out(zerosLike(b.t(x)), x.dtype)),
-  OnesLike: (b, { x }) => (x.dtype === 'complex64' || x.dtype === 'string' ? CPU : b.out(onesLike(b.t(x)), x.dtype)),
+  Fill: (b, _i, a) =>
+    typeof a.value === 'string' ? CPU : b.out(op.full(a.shape, a.value, scalarType(a.dtype)), a.dtype),
+  ZerosLike: (b, { x }) =>
+    x.dtype === 'complex64' || x.dtype === 'string' ? CPU : b.out(zerosLike(b.t(x)), x.dtype),
+  OnesLike: (b, { x }) =>
+    x.dtype === 'complex64' || x.dtype === 'string' ? CPU : b.out(onesLike(b.t(x)), x.dtype),
   Range: (b, _i, a) => {
     if (a.start === a.stop || Math.sign(a.stop - a.start) !== Math.sign(a.step)) return CPU;
     return b.out(op.arange(a.start, a.stop, a.step, scalarType(a.dtype)), a.dtype);
   },
   BroadcastTo: (b, { x }, a) => {
     const shape = a.shape as number[];
-    const t = x.shape.length < shape.length ? op.reshape(b.t(x), [...shape.slice(0, shape.length - x.shape.length).map(() => 1), ...x.shape]) : b.t(x);
+    const t =
+      x.shape.length < shape.length
+        ? op.reshape(b.t(x), [...shape.slice(0, shape.length - x.shape.length).map(() => 1), ...x.shape])
+        : b.t(x);
     return b.out(op.toCopy(expand(t, shape)), x.dtype);
   },
   Where: (b, { condition }) => b.out(nonzero(b.t(condition)), 'int32'),
@@ -578,7 +669,10 @@ export const kernels: Record<string, Kernel> = {
   ResizeNearestNeighborGrad: (b, { images, dy }, a) => {
     if (a.alignCorners || a.halfPixelCenters) return CPU;
     const [n, h, w, c] = images.shape;
-    return b.out(nhwc(upNearestBack(nchw(b.t(dy)), dy.shape.slice(1, 3), [n, c, h, w], null, null)), 'float32');
+    return b.out(
+      nhwc(upNearestBack(nchw(b.t(dy)), dy.shape.slice(1, 3), [n, c, h, w], null, null)),
+      'float32',
+    );
   },
   ResizeBilinear: (b, { images }, a) => {
     if (!a.alignCorners && !a.halfPixelCenters) return CPU;
@@ -588,7 +682,10 @@ export const kernels: Record<string, Kernel> = {
   ResizeBilinearGrad: (b, { images, dy }, a) => {
     if (!a.alignCorners && !a.halfPixelCenters) return CPU;
     const [n, h, w, c] = images.shape;
-    return b.out(nhwc(upBilinearBack(nchw(b.t(dy)), dy.shape.slice(1, 3), [n, c, h, w], a.alignCorners, null, null)), 'float32');
+    return b.out(
+      nhwc(upBilinearBack(nchw(b.t(dy)), dy.shape.slice(1, 3), [n, c, h, w], a.alignCorners, null, null)),
+      'float32',
+    );
   },
 };
 const eluBackward = aten('elu_backward');

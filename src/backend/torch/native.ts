@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 /** A JS object owning one at::Tensor. */
 export interface NTensor {
   dispose(): void;
-  readonly disposed: boolean;
   readonly shape: number[] | null;
   readonly dtype: string | null;
 }
@@ -21,9 +20,10 @@ export interface Addon {
   schema(handle: number): string;
   fromArray(data: Float32Array | Int32Array | Uint8Array, shape: readonly number[], dtype: string): NTensor;
   toArray(t: NTensor): Float32Array | Int32Array | Uint8Array;
+  /** True when no other tensor or view shares this tensor's memory. */
+  unique(t: NTensor): boolean;
   setNumThreads(n: number): number;
   getNumThreads(): number;
-  manualSeed(seed: number): void;
   /** Route CPU tensor memory through the addon's caching allocator (keeps up to capBytes of freed blocks). */
   useCachingAllocator(capBytes?: number): boolean;
   /** Release the cached blocks; returns the bytes freed. */
@@ -60,6 +60,10 @@ export function loadAddon(): { addon: Addon; path: string } | null {
     return (cached = null);
   }
   try {
+    // libgomp reads this once, when the addon pulls it in. Passive waiting makes idle OpenMP workers
+    // sleep instead of spinning: on a busy machine (tests, other processes) spinning workers made a
+    // 2-thread W1 step 30x slower; measured cost when idle is within noise. OMP_WAIT_POLICY overrides.
+    process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
     const require = createRequire(import.meta.url);
     cached = { addon: require(p) as Addon, path: p };
   } catch (e) {
