@@ -152,7 +152,7 @@ async function runWorker(backend: string, workload: string, o: Options): Promise
   if (backend === 'wasm' && workload === 'W2') args.push('--shim');
   log(`${backend} ${workload}: ${warmup} warm-up + ${steps} steps ...`);
   const t0 = Date.now();
-  const env = backend === 'torch' ? blasEnv(o) : process.env;
+  const env = backend === 'torch' ? libtorchEnv(o) : process.env;
   const { json, error } = await runJson(process.execPath, args, 60 * 60 * 1000, env);
   const r = (json as WorkerResult | null) ?? { backend, workload, status: 'error', note: error };
   log(
@@ -175,7 +175,7 @@ async function runPython(o: Options): Promise<PyOut | string> {
   const args = [path.join(ROOT, 'bench', 'reference.py'), '--workloads', ws.join(',')];
   args.push('--steps', String(o.steps), '--warmup', String(o.warmup));
   log(`PyTorch ${ws.join(',')}: ${o.warmup} warm-up + ${o.steps} steps ...`);
-  const { json, error } = await runJson('/usr/bin/python3', args, 60 * 60 * 1000, blasEnv(o));
+  const { json, error } = await runJson('/usr/bin/python3', args, 60 * 60 * 1000, libtorchEnv(o));
   return (json as PyOut | null) ?? `n/a (python: ${error})`;
 }
 
@@ -228,6 +228,17 @@ function blasEnv(o: Options): NodeJS.ProcessEnv {
   return { ...process.env, LD_LIBRARY_PATH: prev ? `${OPENMP_DIR}:${prev}` : OPENMP_DIR };
 }
 
+/**
+ * OpenMP wait policy of both libtorch users. The torch backend defaults to PASSIVE (src/backend/torch/
+ * native.ts: spinning workers are 30x slower on a busy machine); PyTorch gets the same setting, so the
+ * two sides differ only in the code being compared. A value set by the user applies to both.
+ */
+const OMP_WAIT = process.env.OMP_WAIT_POLICY ?? 'PASSIVE';
+
+function libtorchEnv(o: Options): NodeJS.ProcessEnv {
+  return { ...blasEnv(o), OMP_WAIT_POLICY: OMP_WAIT };
+}
+
 /** Which BLAS is selected and which each libtorch user actually loaded; a warning when OpenMP OpenBLAS is absent. */
 function blasLine(
   o: Options,
@@ -248,7 +259,8 @@ function blasLine(
   const line =
     `libblas.so.3 -> ${value}; libopenblas0-openmp ${openmp ? 'installed' : 'NOT installed'}` +
     (forced ? `; torch and PyTorch run with LD_LIBRARY_PATH=${OPENMP_DIR} (--blas system to disable)` : '') +
-    (loaded.length ? `; ${loaded.join('; ')}` : '');
+    (loaded.length ? `; ${loaded.join('; ')}` : '') +
+    `; OMP_WAIT_POLICY=${OMP_WAIT} for both`;
   if (!openmp)
     return {
       line,

@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerAllGradients } from '../src/backend/gradients.js';
 import { initBackend, type BackendName } from '../src/backend/index.js';
-import { registerAllGradients } from './gradients.js';
 import { makeWorkload, G_NOT_AVAILABLE, type WorkloadName } from './workloads.js';
 
 export interface WorkerResult {
@@ -161,7 +161,7 @@ async function main(): Promise<WorkerResult> {
       ...base,
       note: `n/a (addon built but backend '${backend}' not registered; got '${tf.getBackend()}')`,
     };
-  await registerAllGradients();
+  await registerAllGradients(); // the library's (initBackend already did; idempotent)
   const info = await backendInfo(backend);
   if (o.shim === 'true' && backend === 'wasm') info.shimmed = registerWasmConv2DBackpropFilterShim();
 

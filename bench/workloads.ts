@@ -4,6 +4,7 @@
 // re-implements bit for bit, so step-1 and step-2 losses are comparable across tfjs backends and PyTorch.
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../src/core/rng.js';
+import { Adam, type OptimConfig } from '../src/train/optim.js';
 
 export type WorkloadName = 'W1' | 'W2' | 'G';
 
@@ -13,8 +14,20 @@ export const WORKLOADS: Record<WorkloadName, string> = {
   G: 'Glow training step',
 };
 
-/** Adam as in the PyTorch reference: lr 1e-3, betas (0.9, 0.999), eps 1e-8. */
-export const ADAM = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+/**
+ * The library's Adam (src/train/optim.ts, what the training loop uses) configured as the PyTorch reference:
+ * lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay, constant rate, no clipping.
+ */
+export const ADAM: OptimConfig = {
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0,
+  schedule: 'constant',
+  warmupSteps: 0,
+  clipNorm: 0,
+};
 
 /** Seeds shared with reference.py: data batch, VAE noise, and parameter i uses PARAM_SEED + i. */
 export const DATA_SEED = 1;
@@ -56,13 +69,16 @@ function param(index: number, shape: number[], fanIn: number, name: string): tf.
     PARAM_SEED + index,
     shape.reduce((a, b) => a * b, 1),
   );
-  return tf.variable(
-    tf.tensor(
-      u.map((v) => (2 * v - 1) * bound),
-      shape,
+  // tidy: the initial tensor is released, the variable keeps the only reference to its memory
+  return tf.tidy(() =>
+    tf.variable(
+      tf.tensor(
+        u.map((v) => (2 * v - 1) * bound),
+        shape,
+      ),
+      true,
+      name,
     ),
-    true,
-    name,
   );
 }
 
@@ -79,14 +95,16 @@ function sigmoidCE(logits: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return tf.add(tf.sub(tf.relu(logits), tf.mul(logits, x)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
 }
 
-function makeStep(vars: tf.Variable[], lossFn: () => tf.Scalar): () => tf.Scalar {
-  const opt = tf.train.adam(ADAM.lr, ADAM.beta1, ADAM.beta2, ADAM.eps);
-  return () =>
+/** A training step with the library's Adam over vars (keyed by variable name), and its optimizer state. */
+function makeStep(vars: tf.Variable[], lossFn: () => tf.Scalar): { step: () => tf.Scalar; opt: Adam } {
+  const opt = new Adam(new Map(vars.map((v) => [v.name, v])), ADAM);
+  const step = () =>
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(lossFn, vars);
-      opt.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
+      opt.apply(new Map(Object.entries(grads)), ADAM.lr);
       return value;
     });
+  return { step, opt };
 }
 
 /**
@@ -127,10 +145,14 @@ export function makeW1(): Workload {
     const kl = tf.mul(tf.sum(tf.sub(tf.sub(tf.add(1, logVar), tf.square(mu)), tf.exp(logVar)), 1), -0.5);
     return tf.mean(tf.add(nll, kl)) as tf.Scalar;
   };
+  const { step, opt } = makeStep(vars, loss);
   return {
     name: 'W1',
-    step: makeStep(vars, loss),
-    dispose: () => tf.dispose([x, eps, ...vars]),
+    step,
+    dispose: () => {
+      opt.dispose();
+      tf.dispose([x, eps, ...vars]);
+    },
   };
 }
 
@@ -163,10 +185,14 @@ export function makeW2(): Workload {
     const logits = conv(h3, w4, b4);
     return tf.mean(sigmoidCE(logits, x)) as tf.Scalar;
   };
+  const { step, opt } = makeStep(vars, loss);
   return {
     name: 'W2',
-    step: makeStep(vars, loss),
-    dispose: () => tf.dispose([x, ...vars]),
+    step,
+    dispose: () => {
+      opt.dispose();
+      tf.dispose([x, ...vars]);
+    },
   };
 }
 

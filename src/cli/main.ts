@@ -35,6 +35,7 @@ commands:
   sample <ckpt>              draw samples from a checkpoint into a PNG
   eval <ckpt>                test-set likelihood (exact NLL, or -ELBO / -IWAE bounds)
   interpolate <ckpt>         decode a latent path between two test images
+  reproduce <recipe>         train + evaluate a published-result recipe (recipes/), print a results row
   info                       backend, versions, models and datasets
 
 'genmodels <command> --help' for a command's options.`,
@@ -52,7 +53,8 @@ commands:
   --resume DIR      continue the run in DIR (same seed: same result as uninterrupted)
   --force           replace an existing run directory
   --backend B       torch | wasm | cpu
-  --set K=V         model or training option (repeatable); prefix model. or train. to disambiguate
+  --set K=V         model or training option (repeatable); prefix model. or train. to disambiguate,
+                    data. for dataset options (e.g. data.label=target, data.binarize=static, data.limit=1000)
                     training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')}
   --max-steps N     stop (with a checkpoint) after N steps in total
 
@@ -69,6 +71,13 @@ Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.`
 
   Encodes test images a and b, decodes points on the straight line between their latent codes.
   Needs a latent-variable model.`,
+  reproduce: `usage: genmodels reproduce <recipe> [--out DIR] [--epochs N] [--iw K] [--backend B]
+
+  Trains a model with a recipe from recipes/ (or a recipe .json file), then evaluates it as the recipe says
+  (e.g. IWAE-5000 test NLL), and writes DIR/result.json and DIR/result.md (a README results-table row).
+  Re-running continues an unfinished run (--resume) and skips training when it is complete.
+  --epochs and --iw override the recipe for a quick check (the row then says so).
+  recipes: ${listRecipes().join(', ') || '(none)'}`,
   info: `usage: genmodels info
 
   Backend in use, threads, versions, registered models with their taxonomy, datasets and where they are found.`,
@@ -99,18 +108,21 @@ function dirHasContent(dir: string): boolean {
 }
 
 /** route flat option keys to model / training config */
-function route(
-  into: { model: Record<string, unknown>; train: Record<string, unknown> },
-  k: string,
-  v: unknown,
-): void {
-  if (k.startsWith('model.')) into.model[k.slice(6)] = v;
+type Overrides = {
+  model: Record<string, unknown>;
+  train: Record<string, unknown>;
+  data: Record<string, unknown>;
+};
+
+function route(into: Overrides, k: string, v: unknown): void {
+  if (k.startsWith('data.')) into.data[k.slice(5)] = v;
+  else if (k.startsWith('model.')) into.model[k.slice(6)] = v;
   else if (k.startsWith('train.')) into.train[k.slice(6)] = v;
   else if (k in TRAIN_DEFAULTS) into.train[k] = v;
   else into.model[k] = v;
 }
 
-function readConfigFile(file: string): { model: Record<string, unknown>; train: Record<string, unknown> } {
+function readConfigFile(file: string): Overrides {
   let j: unknown;
   try {
     j = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -122,9 +134,14 @@ function readConfigFile(file: string): { model: Record<string, unknown>; train: 
   }
   if (typeof j !== 'object' || j === null || Array.isArray(j))
     throw new UserError(`--config ${file}: expected a JSON object`);
-  const out = { model: {} as Record<string, unknown>, train: {} as Record<string, unknown> };
+  const out: Overrides = { model: {}, train: {}, data: {} };
   for (const [k, v] of Object.entries(j as Record<string, unknown>)) {
-    if ((k === 'model' || k === 'train') && typeof v === 'object' && v !== null && !Array.isArray(v))
+    if (
+      (k === 'model' || k === 'train' || k === 'data') &&
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v)
+    )
       Object.assign(out[k], v);
     else route(out, k, v);
   }
@@ -204,12 +221,13 @@ async function cmdTrain(argv: string[]): Promise<number> {
   if (o.data === undefined)
     throw new UserError(`train needs --data (one of ${DATASET_NAMES.join(', ')} or a .csv file)`);
   const entry = modelEntry(positionals[0]!);
-  const dataCfg = parseDataArg(String(o.data));
-  const over = o.config !== undefined ? readConfigFile(String(o.config)) : { model: {}, train: {} };
+  const over: Overrides =
+    o.config !== undefined ? readConfigFile(String(o.config)) : { model: {}, train: {}, data: {} };
   for (const s of (o.set as string[] | undefined) ?? []) {
     const [k, v] = parseSet(s);
     route(over, k, v);
   }
+  const dataCfg = parseDataArg(String(o.data), over.data);
   for (const k of Object.keys(over.model)) {
     if (!(k in entry.defaults)) {
       throw new UserError(
@@ -517,6 +535,155 @@ function taxonomyOf(kind: string): string {
   return '';
 }
 
+// ------------------------------------------------------------------ reproduce
+const RECIPES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../recipes');
+
+function listRecipes(): string[] {
+  try {
+    return fs
+      .readdirSync(RECIPES_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+interface Recipe {
+  name: string;
+  description?: string;
+  model: string;
+  data: string;
+  config?: {
+    model?: Record<string, unknown>;
+    train?: Record<string, unknown>;
+    data?: Record<string, unknown>;
+  };
+  eval?: { iw?: number; split?: 'test' | 'train'; batchSize?: number };
+  target?: { metric: string; nats?: number; bitsPerDim?: number; reference?: string };
+}
+
+function readRecipe(arg: string): Recipe {
+  const file = arg.endsWith('.json') ? arg : path.join(RECIPES_DIR, `${arg}.json`);
+  let r: Recipe;
+  try {
+    r = JSON.parse(fs.readFileSync(file, 'utf8')) as Recipe;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UserError(
+      err.code === 'ENOENT'
+        ? `unknown recipe '${arg}' (recipes: ${listRecipes().join(', ')})`
+        : `recipe ${file}: not valid JSON (${err.message.split('\n')[0]})`,
+    );
+  }
+  if (typeof r.model !== 'string' || typeof r.data !== 'string')
+    throw new UserError(`recipe ${file}: needs "model" and "data"`);
+  r.name ??= path.basename(file, '.json');
+  return r;
+}
+
+async function cmdReproduce(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(
+    argv,
+    {
+      out: { type: 'string' },
+      epochs: { type: 'string' },
+      iw: { type: 'string' },
+      backend: { type: 'string' },
+    },
+    'reproduce',
+  );
+  if (o.help) return help('reproduce');
+  if (positionals.length !== 1)
+    throw new UserError(`reproduce needs one recipe (recipes: ${listRecipes().join(', ')})`);
+  const recipe = readRecipe(positionals[0]!);
+  const epochsOverride = intArg(o.epochs, '--epochs', 1);
+  const iwOverride = intArg(o.iw, '--iw', 1);
+  const epochs = epochsOverride ?? Number(recipe.config?.train?.epochs ?? TRAIN_DEFAULTS.epochs);
+  const iw = iwOverride ?? recipe.eval?.iw ?? 1;
+  const outDir = o.out !== undefined ? String(o.out) : path.join('runs', `repro-${recipe.name}`);
+  const backendArgs = o.backend !== undefined ? ['--backend', String(o.backend)] : [];
+
+  // 1. train (or continue an unfinished run)
+  let done = 0;
+  try {
+    done = readCheckpointConfig(outDir).config.state.epoch;
+  } catch {
+    done = -1; // no checkpoint yet
+  }
+  let code = 0;
+  if (done < 0) {
+    if (dirHasContent(outDir))
+      throw new UserError(`${outDir} exists but holds no checkpoint; remove it or choose --out`);
+    const cfgFile = path.join(os.tmpdir(), `genmodels-recipe-${process.pid}.json`);
+    fs.writeFileSync(
+      cfgFile,
+      JSON.stringify({ ...recipe.config, train: { ...recipe.config?.train, epochs } }),
+    );
+    try {
+      code = await cmdTrain([
+        recipe.model,
+        '--data',
+        recipe.data,
+        '--config',
+        cfgFile,
+        '--out',
+        outDir,
+        ...backendArgs,
+      ]);
+    } finally {
+      fs.rmSync(cfgFile, { force: true });
+    }
+  } else if (done < epochs) {
+    code = await cmdTrain(['--resume', outDir, '--epochs', String(epochs), ...backendArgs]);
+  } else process.stderr.write(`${outDir}: training complete (${done} epochs), evaluating\n`);
+  if (code !== 0) return code;
+
+  // 2. evaluate as the recipe says
+  const { config } = readCheckpointConfig(outDir);
+  const backend = await useBackend(o.backend);
+  const ck = loadCheckpoint(outDir, { useEma: true });
+  const ds = loadDataset(config.data!);
+  const split = recipe.eval?.split ?? 'test';
+  const r = await evaluate(ck.model, ds, { split, iw, batchSize: recipe.eval?.batchSize ?? 100, seed: 0 });
+  ck.model.dispose();
+  process.stdout.write(formatEval(r) + '\n');
+
+  // 3. the results-table row
+  const state = config.state as { epoch: number; step: number; elapsedSec?: number };
+  const main =
+    r.metrics.find((m) => m.name === 'nll') ?? r.metrics.find((m) => m.name === 'iwae') ?? r.metrics[0];
+  const elbo = r.metrics.find((m) => m.name === 'elbo');
+  const hours = (state.elapsedSec ?? 0) / 3600;
+  const quick = epochsOverride !== undefined || iwOverride !== undefined ? ' (overridden: quick check)' : '';
+  const label = main ? (main.name === 'iwae' ? `IWAE-${main.k}` : main.name.toUpperCase()) : 'n/a';
+  const row =
+    `| ${recipe.model} | ${recipe.data} | ${main ? main.nats.toFixed(2) : 'n/a'} (${label}, ${split}) | ` +
+    `${main ? main.bitsPerDim.toFixed(4) : 'n/a'} | ${elbo ? elbo.nats.toFixed(2) : 'n/a'} | ${state.epoch} | ` +
+    `${hours >= 1 ? `${hours.toFixed(2)} h` : `${(hours * 60).toFixed(1)} min`} | ${backend} | ` +
+    `${recipe.target?.nats !== undefined ? `<= ${recipe.target.nats}` : ''}${recipe.target?.reference ? ` (${recipe.target.reference})` : ''} | ` +
+    `\`genmodels reproduce ${recipe.name}\`${quick} |`;
+  const result = {
+    recipe: recipe.name,
+    eval: r,
+    epochs: state.epoch,
+    steps: state.step,
+    trainSec: state.elapsedSec,
+    backend,
+    row,
+  };
+  fs.writeFileSync(path.join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(path.join(outDir, 'result.md'), row + '\n');
+  process.stdout.write(
+    '| model | data | test NLL nats | bits/dim | -ELBO nats | epochs | train wall time | backend | target | how |\n' +
+      '|---|---|---|---|---|---|---|---|---|---|\n' +
+      row +
+      '\n',
+  );
+  return 0;
+}
+
 function help(cmd: string): number {
   process.stdout.write(HELP[cmd]! + '\n');
   return 0;
@@ -539,9 +706,11 @@ export async function main(argv: string[]): Promise<number> {
       return cmdInterpolate(rest);
     case 'info':
       return cmdInfo(rest);
+    case 'reproduce':
+      return cmdReproduce(rest);
     default:
       throw new UserError(
-        `unknown command '${cmd}' (commands: train, sample, eval, interpolate, info; see genmodels --help)`,
+        `unknown command '${cmd}' (commands: train, sample, eval, interpolate, reproduce, info; see genmodels --help)`,
       );
   }
 }

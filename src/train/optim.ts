@@ -37,6 +37,35 @@ export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 
+/** Hyper-parameters of one Adam update: c1 = 1 − β1^t, c2 = 1 − β2^t (bias corrections), wd as in OptimConfig. */
+export interface AdamStep {
+  lr: number;
+  b1: number;
+  b2: number;
+  eps: number;
+  c1: number;
+  c2: number;
+  wd: number;
+}
+
+/**
+ * A backend's in-place Adam update of one parameter p with moments m, v and gradient g — the same math as
+ * Adam.apply's generic path. Returns false, having changed nothing, when it cannot update in place; the
+ * generic path then runs.
+ */
+export type FastAdam = (p: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, h: AdamStep) => boolean;
+
+const fastAdam = new Map<string, FastAdam>();
+
+/**
+ * Register (or, with null, remove) the fast Adam update for a backend name. Backends register themselves
+ * (src/backend/torch/index.ts), so this module never loads a native backend.
+ */
+export function setFastAdam(backend: string, fn: FastAdam | null): void {
+  if (fn === null) fastAdam.delete(backend);
+  else fastAdam.set(backend, fn);
+}
+
 export class Adam {
   /** number of updates applied so far */
   t = 0;
@@ -69,11 +98,14 @@ export class Adam {
     const { beta1: b1, beta2: b2, eps, weightDecay: wd } = this.cfg;
     const c1 = 1 - Math.pow(b1, this.t);
     const c2 = 1 - Math.pow(b2, this.t);
+    const fast = fastAdam.get(tf.getBackend());
+    const h: AdamStep = { lr, b1, b2, eps, c1, c2, wd };
     for (const [name, g] of grads) {
       const p = this.params.get(name);
       const m = this.m.get(name);
       const v = this.v.get(name);
       if (!p || !m || !v) continue;
+      if (fast !== undefined && fast(p, m, v, g, h)) continue;
       tf.tidy(() => {
         const mNew = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
         const vNew = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));

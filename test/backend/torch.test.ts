@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerAllGradients } from '../../src/backend/gradients.js';
 import { fallbackCounts, kernelCoverage, registerTorch } from '../../src/backend/torch/index.js';
 import { loadAddon, type NTensor } from '../../src/backend/torch/native.js';
+import { Adam, type OptimConfig } from '../../src/train/optim.js';
 
 const loaded = loadAddon();
 const skip = loaded === null ? 'torch addon not built (npm run build:native)' : false;
@@ -410,14 +411,14 @@ test('tensor count and native memory are flat after tidy training loops', { skip
   await tf.setBackend('torch');
   const w = tf.variable(tf.randomNormal([3, 3, 2, 4]));
   const x = tf.randomNormal([2, 8, 8, 2]);
-  const opt = tf.train.adam(0.01);
+  const opt = new Adam(new Map([[w.name, w]]), { ...ADAM_CFG, weightDecay: 0.01 }); // in-place update
   const step = () =>
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(
         () =>
           tf.mean(tf.square(tf.relu(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')))) as tf.Scalar,
       );
-      opt.applyGradients(grads as Record<string, tf.Variable>);
+      opt.apply(new Map(Object.entries(grads)), 0.01);
       return value;
     });
   step().dispose();
@@ -463,8 +464,19 @@ test(
   },
 );
 
+const ADAM_CFG: OptimConfig = {
+  lr: 0.05,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0,
+  schedule: 'constant',
+  warmupSteps: 0,
+  clipNorm: 0,
+};
+
 test(
-  "tfjs's Adam on torch (fused in-place update) follows the cpu backend step for step",
+  "the library's Adam on torch (in-place update) follows the cpu backend step for step",
   { skip },
   async () => {
     await setup();
@@ -476,7 +488,7 @@ test(
       const w = tf.variable(init); // shares init's memory: the update must not be visible through init
       if (!shareParam) init.dispose();
       const x = tf.tensor(x0, [2, 4]);
-      const opt = tf.train.adam(0.05);
+      const opt = new Adam(new Map([['w', w]]), ADAM_CFG);
       const losses: number[] = [];
       for (let i = 0; i < 5; i++) {
         const l = tf.tidy(() => {
@@ -484,7 +496,7 @@ test(
             () => tf.sum(tf.square(tf.sub(tf.matMul(x, w), 0.5))) as tf.Scalar,
             [w],
           );
-          opt.applyGradients(grads as Record<string, tf.Variable>);
+          opt.apply(new Map([['w', grads[w.name]!]]), ADAM_CFG.lr);
           return value;
         });
         losses.push(l.dataSync()[0]);

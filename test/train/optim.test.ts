@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { Adam, learningRate, type OptimConfig } from '../../src/train/optim.js';
+import { Adam, learningRate, setFastAdam, type OptimConfig } from '../../src/train/optim.js';
+import { loadAddon } from '../../src/backend/torch/native.js';
 import { torchRun, torchUnavailable } from '../util/torchref.js';
 
 await tf.setBackend('cpu');
@@ -75,3 +76,93 @@ test('learning-rate schedules: warm-up, cosine and linear decay', () => {
   const lin = { ...base, schedule: 'linear' as const };
   assert.ok(Math.abs(learningRate(lin, 25, 101) - 0.75) < 1e-12);
 });
+
+/** Deterministic values in [-2, 2) (only need to be generic). */
+function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed * 2654435761;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x6d2b79f5) | 0;
+    out[i] = -2 + ((s >>> 0) / 4294967296) * 4;
+  }
+  return out;
+}
+
+const addonMissing = loadAddon() === null ? 'torch addon not built (npm run build:native)' : false;
+
+test(
+  "Adam's in-place path on 'torch' gives the cpu path's parameters and moments (with and without weight decay)",
+  { skip: addonMissing },
+  async () => {
+    const torch = await import('../../src/backend/torch/index.js');
+    const { fusedAdamUpdate } = await import('../../src/backend/torch/adam.js');
+    assert.equal(torch.registerTorch(), null);
+    let fast = 0;
+    // count the updates the fast path actually did, so the comparison cannot pass by falling back
+    setFastAdam('torch', (...a) => {
+      const done = fusedAdamUpdate(...a);
+      if (done) fast++;
+      return done;
+    });
+    const shapes: Record<string, number[]> = { w: [7, 5], b: [5], k: [3, 3, 2, 4] };
+    const steps = 6;
+    const run = async (backend: string, wd: number, shared: boolean) => {
+      await tf.setBackend(backend);
+      const cfg: OptimConfig = {
+        lr: 0.05,
+        beta1: 0.9,
+        beta2: 0.99,
+        eps: 1e-6,
+        weightDecay: wd,
+        schedule: 'constant',
+        warmupSteps: 0,
+        clipNorm: 0,
+      };
+      const params = new Map<string, tf.Variable>();
+      let i = 0;
+      for (const [n, s] of Object.entries(shapes))
+        params.set(n, tf.tidy(() => tf.variable(tf.tensor(rand(s.reduce((a, b) => a * b, 1), ++i), s))));
+      // a clone shares the parameter's memory: the update must replace, not overwrite it
+      const alias = shared ? params.get('w')!.clone() : null;
+      const opt = new Adam(params, cfg);
+      for (let t = 0; t < steps; t++) {
+        tf.tidy(() => {
+          const grads = new Map<string, tf.Tensor>();
+          let j = 0;
+          for (const [n, s] of Object.entries(shapes))
+            grads.set(n, tf.tensor(rand(s.reduce((a, b) => a * b, 1), 100 * t + ++j), s));
+          opt.apply(grads, cfg.lr * (1 - t / (2 * steps)));
+        });
+      }
+      const out: Record<string, number[]> = {};
+      for (const [n, p] of params) out[n] = Array.from(p.dataSync());
+      for (const [n, st] of opt.state()) out[n] = Array.from(st.dataSync());
+      if (alias) out.alias = Array.from(alias.dataSync());
+      alias?.dispose();
+      opt.dispose();
+      for (const p of params.values()) p.dispose();
+      return out;
+    };
+    try {
+      for (const wd of [0, 0.1]) {
+        for (const shared of [false, true]) {
+          const before = fast;
+          const cpu = await run('cpu', wd, shared);
+          assert.equal(fast, before, 'no fast path on cpu');
+          const tch = await run('torch', wd, shared);
+          assert.equal(fast - before, steps * Object.keys(shapes).length, 'every torch update was in place');
+          assert.deepEqual(Object.keys(tch).sort(), Object.keys(cpu).sort());
+          for (const k of Object.keys(cpu))
+            cpu[k]!.forEach((c, i) => {
+              const d = tch[k]![i]!;
+              assert.ok(Math.abs(c - d) <= 1e-5 * Math.max(1, Math.abs(c)), `wd=${wd} shared=${shared} ${k}[${i}]: cpu ${c} torch ${d}`);
+            });
+          if (shared) assert.deepEqual(tch.alias, Array.from(rand(35, 1)), 'the clone keeps the initial values');
+        }
+      }
+    } finally {
+      setFastAdam('torch', fusedAdamUpdate);
+      await tf.setBackend('cpu');
+    }
+  },
+);

@@ -1,147 +1,106 @@
-// Fused, in-place Adam for tfjs's AdamOptimizer on the 'torch' backend.
+// In-place Adam/AdamW update on the 'torch' backend: the fast path of the library's Adam
+// (src/train/optim.ts, registered through setFastAdam by registerTorch).
 //
-// tfjs's AdamOptimizer.applyGradients spends 14 elementwise kernels per variable, each allocating a
-// new tensor. On 'torch' the same update (Kingma & Ba 2015, Algorithm 1, in the form PyTorch uses)
-//   m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,
-//   theta <- theta - (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-// runs as 7 in-place ATen calls, exactly as torch.optim.Adam does. A variable (or moment) whose
-// memory is shared with another tensor or view is updated out of place by tfjs's own code instead,
-// so in-place updates can never be observed. Other backends are untouched.
-import { AdamOptimizer, engine, getBackend, mul, tidy } from '@tensorflow/tfjs-core';
-import type { NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs-core';
-
-interface NamedTensor {
-  name: string;
-  tensor: Tensor;
-}
+// The generic path spends ~12 allocating tfjs kernels per variable. Here the same update (Kingma & Ba
+// 2015, Algorithm 1, with decoupled weight decay, Loshchilov & Hutter 2019), in the form PyTorch uses,
+//   m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
+//   theta <- theta (1 - lr wd) - (lr / c1) m / (sqrt(v) / sqrt(c2) + eps),   c1 = 1 - b1^t, c2 = 1 - b2^t
+// runs as 6-7 ATen calls (all but sqrt in place), the passes of torch.optim.AdamW. The moments must be private (backend refCount
+// 1 and no other tensor or view on their memory) or nothing happens and the generic path runs; a parameter
+// whose memory is shared is replaced (assign) instead of overwritten, so in-place updates are never
+// observable through another tensor.
+import { engine } from '@tensorflow/tfjs-core';
+import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { TorchBackend } from './backend.js';
 import type { NTensor } from './native.js';
 
-interface AdamState {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  accBeta1: Variable;
-  accBeta2: Variable;
-  accumulatedFirstMoment: { originalName: string; variable: Variable }[];
-  accumulatedSecondMoment: { originalName: string; variable: Variable }[];
-  incrementIterations(): void;
+/** Hyper-parameters of one step (the same fields as AdamStep in src/train/optim.ts). */
+export interface AdamHyper {
+  lr: number;
+  b1: number;
+  b2: number;
+  eps: number;
+  /** bias corrections 1 - b1^t, 1 - b2^t */
+  c1: number;
+  c2: number;
+  /** decoupled weight decay (0 = plain Adam) */
+  wd: number;
 }
 
-let patched = false;
-
-export function patchAdam(): void {
-  if (patched) return;
-  patched = true;
-  const proto = AdamOptimizer.prototype as unknown as {
-    applyGradients(g: NamedTensorMap | NamedTensor[]): void;
-  };
-  const original = proto.applyGradients;
-  proto.applyGradients = function (this: AdamState, variableGradients: NamedTensorMap | NamedTensor[]) {
-    if (getBackend() !== 'torch' || !fusedAdam(this, variableGradients)) {
-      original.call(this, variableGradients);
-    }
-  };
-}
-
-/** True when it applied the update; false (nothing changed) when tfjs's own path must run. */
-function fusedAdam(opt: AdamState, variableGradients: NamedTensorMap | NamedTensor[]): boolean {
+/**
+ * Update parameter p and moments m, v with gradient g in place. True when done; false (nothing changed)
+ * when the current backend is not 'torch' or a tensor cannot be updated in place — the caller's generic
+ * tfjs code must run then.
+ */
+export function fusedAdamUpdate(p: Variable, m: Variable, v: Variable, g: Tensor, h: AdamHyper): boolean {
   const b = engine().backend as unknown as TorchBackend;
-  const N = b.N;
-  const names = Array.isArray(variableGradients)
-    ? variableGradients.map((v) => v.name)
-    : Object.keys(variableGradients);
-  const grads = names.map((name, i) =>
-    Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name],
-  );
-  const vars = names.map((name) => engine().registeredVariables[name]);
-  // moments are created lazily, as in tfjs
-  names.forEach((name, i) => {
-    const value = vars[i];
-    opt.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tidy(() => zerosVar(value)) };
-    opt.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tidy(() => zerosVar(value)) };
-  });
-  const owned = (t: Tensor | undefined): NTensor | null => {
-    if (t === undefined) return null;
-    // the backend's refCount counts every tensor on this dataId (tfjs shares dataIds for clones, variables)
-    if (b.refCount(t.dataId) !== 1 || t.dtype !== 'float32') return null;
-    const n = b.t(t);
-    return N.unique(n) ? n : null;
-  };
-  const targets = names.map((_, i) => [
-    owned(vars[i]),
-    owned(opt.accumulatedFirstMoment[i].variable),
-    owned(opt.accumulatedSecondMoment[i].variable),
-  ]);
-  // moments must be private; a shared parameter is replaced (assign) instead of overwritten
-  if (
-    targets.some(
-      (t, i) => grads[i] != null && (t[1] === null || t[2] === null || vars[i].dtype !== 'float32'),
-    )
-  )
+  if (engine().backendName !== 'torch') return false;
+  for (const x of [p, m, v, g]) if (x.dtype !== 'float32') return false;
+  if (!sameShape(p.shape, m.shape) || !sameShape(p.shape, v.shape) || !sameShape(p.shape, g.shape))
     return false;
-  const replaced: [Variable, Tensor][] = [];
-
-  const [acc1, acc2] = [opt.accBeta1.dataSync()[0], opt.accBeta2.dataSync()[0]];
-  const bc1 = 1 - acc1;
-  const bc2 = 1 - acc2;
-  const { beta1: b1, beta2: b2, epsilon: eps, learningRate: lr } = opt;
-  b.scoped(() => {
-    targets.forEach(([p, m, v], i) => {
-      if (grads[i] == null) return;
-      const g = b.t(grads[i]);
-      b.call(ops.mul_, [m, b1]);
-      b.call(ops.add_, [m, g, 1 - b1]);
-      b.call(ops.mul_, [v, b2]);
-      b.call(ops.addcmul_, [v, g, g, 1 - b2]);
-      const denom = b.call(ops.div, [b.call(ops.sqrt, [v]) as NTensor, Math.sqrt(bc2)]) as NTensor;
-      b.call(ops.addS_, [denom, eps]);
-      if (p !== null) b.call(ops.addcdiv_, [p, m, denom, -lr / bc1]);
-      else {
-        const next = b.call(ops.addcdiv, [b.t(vars[i]), m, denom, -lr / bc1]) as NTensor;
-        replaced.push([vars[i], engine().makeTensorFromTensorInfo(b.out(next, 'float32'))]);
-      }
-    });
+  const mt = owned(b, m);
+  const vt = owned(b, v);
+  if (mt === null || vt === null) return false;
+  const pt = owned(b, p); // null: shared, replaced below instead of overwritten
+  const o = handles(b);
+  const { lr, b1, b2, eps, c1, c2, wd } = h;
+  // m/(sqrt(v)/s + eps) = s·m/(sqrt(v) + s·eps) with s = sqrt(c2): one pass less than PyTorch's form
+  const s = Math.sqrt(c2);
+  const replacement = b.scoped(() => {
+    const gt = b.t(g);
+    b.call(o.lerp_, [mt, gt, 1 - b1]); // m + (1 - b1)(g - m)
+    b.call(o.mulS_, [vt, b2]);
+    b.call(o.addcmul_, [vt, gt, gt, 1 - b2]);
+    const denom = b.call(o.sqrt, [vt]) as NTensor;
+    b.call(o.addS_, [denom, s * eps]);
+    if (pt !== null) {
+      if (wd > 0) b.call(o.mulS_, [pt, 1 - lr * wd]);
+      b.call(o.addcdiv_, [pt, mt, denom, (-lr * s) / c1]);
+      return null;
+    }
+    const decayed = wd > 0 ? (b.call(o.mulS, [b.t(p), 1 - lr * wd]) as NTensor) : b.t(p);
+    return b.out(b.call(o.addcdiv, [decayed, mt, denom, (-lr * s) / c1]) as NTensor, 'float32');
   });
-  for (const [variable, value] of replaced) {
-    variable.assign(value);
+  if (replacement !== null) {
+    const value = engine().makeTensorFromTensorInfo(replacement);
+    p.assign(value);
     value.dispose();
   }
-  tidy(() => {
-    opt.accBeta1.assign(mul(opt.accBeta1, b1));
-    opt.accBeta2.assign(mul(opt.accBeta2, b2));
-  });
-  opt.incrementIterations();
   return true;
 }
 
-function zerosVar(value: Variable): Variable {
-  // same as tfjs: zerosLike(value).variable(false)
-  return (engine().runKernel('ZerosLike', { x: value }) as Tensor).variable(false);
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** In-place ATen operators used by the update (handles resolved on first use). */
-const ops = new Proxy(
-  {} as Record<'mul_' | 'add_' | 'addcmul_' | 'sqrt' | 'div' | 'addS_' | 'addcdiv_' | 'addcdiv', number>,
-  {
-    get(cache: Record<string, number>, key: string) {
-      if (cache[key] === undefined) {
-        const b = engine().backend as unknown as TorchBackend;
-        const [name, overload] = SCHEMAS[key];
-        cache[key] = b.N.op(name, overload);
-      }
-      return cache[key];
-    },
-  },
-);
-const SCHEMAS: Record<string, [string, string]> = {
-  mul_: ['aten::mul_', 'Scalar'],
-  add_: ['aten::add_', 'Tensor'],
+/** The native tensor of t when nothing else shares its memory (tfjs dataId or libtorch storage), else null. */
+function owned(b: TorchBackend, t: Tensor): NTensor | null {
+  const n = b.t(t); // first: moves the data to this backend if it lives elsewhere
+  // the backend's refCount counts every tfjs tensor on this dataId (clones and variables share dataIds)
+  if (b.refCount(t.dataId) !== 1) return null;
+  return b.N.unique(n) ? n : null;
+}
+
+type Op = 'lerp_' | 'mulS_' | 'mulS' | 'addcmul_' | 'sqrt' | 'addS_' | 'addcdiv_' | 'addcdiv';
+const SCHEMAS: Record<Op, [string, string]> = {
+  mulS_: ['aten::mul_', 'Scalar'],
+  mulS: ['aten::mul', 'Scalar'],
+  lerp_: ['aten::lerp_', 'Scalar'],
   addcmul_: ['aten::addcmul_', ''],
   sqrt: ['aten::sqrt', ''],
-  div: ['aten::div', 'Scalar'],
   addS_: ['aten::add_', 'Scalar'],
   addcdiv_: ['aten::addcdiv_', ''],
   addcdiv: ['aten::addcdiv', ''],
 };
+
+/** ATen operator handles, resolved once per backend instance. */
+const resolved = new WeakMap<TorchBackend, Record<Op, number>>();
+function handles(b: TorchBackend): Record<Op, number> {
+  let h = resolved.get(b);
+  if (h === undefined) {
+    h = {} as Record<Op, number>;
+    for (const k of Object.keys(SCHEMAS) as Op[]) h[k] = b.N.op(...SCHEMAS[k]);
+    resolved.set(b, h);
+  }
+  return h;
+}

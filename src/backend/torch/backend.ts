@@ -23,8 +23,13 @@ export function scalarType(dtype: DataType): number {
 
 export class TorchBackend extends KernelBackend {
   readonly data: DataStorage<TData>;
-  /** Native tensors created while a kernel runs; those not kept as outputs are disposed after it. */
-  private scope: NTensor[] | null = null;
+  /**
+   * Native tensors created while kernels run (one stack for all nested scoped() calls; a scope owns the
+   * entries from its start index). Those not registered as outputs (`kept`) are disposed when it ends.
+   */
+  private readonly live: NTensor[] = [];
+  private readonly kept: NTensor[] = [];
+  private depth = 0;
   private toCopy: number;
 
   constructor(readonly N: Addon) {
@@ -119,7 +124,10 @@ export class TorchBackend extends KernelBackend {
   /** Call an ATen operator by handle; tensors it returns are scoped to the running kernel. */
   call(handle: number, args: Arg[]): unknown {
     const r = this.N.call(handle, ...args);
-    if (this.scope !== null) track(r, this.scope);
+    if (this.depth > 0 && r !== null && typeof r === 'object') {
+      if (Array.isArray(r)) track(r, this.live);
+      else this.live.push(r as NTensor);
+    }
     return r;
   }
   /** Register a native tensor as a kernel output of the given tfjs dtype (casting if libtorch chose another). */
@@ -132,29 +140,31 @@ export class TorchBackend extends KernelBackend {
     const shape = t.shape as number[];
     const dataId = {};
     this.data.set(dataId, { t, values: null, shape, dtype: want, refCount: 1 });
-    this.kept?.add(t);
+    if (this.depth > 0) this.kept.push(t);
     return { dataId, shape, dtype: want };
   }
   /** Write a JS array as a new tensor (used by the cpu fallback). */
   writeInfo(values: BackendValues, shape: number[], dtype: DataType): TensorInfo {
     return { dataId: this.write(values, shape, dtype), shape, dtype };
   }
-  private kept: Set<NTensor> | null = null;
   /** Run a kernel body; native temporaries it created are disposed unless they became outputs. */
   scoped<R>(fn: () => R): R {
-    const prevScope = this.scope;
-    const prevKept = this.kept;
-    const scope: NTensor[] = [];
-    const kept = new Set<NTensor>();
-    this.scope = scope;
-    this.kept = kept;
+    const start = this.live.length;
+    const keptStart = this.kept.length;
+    this.depth++;
     try {
       return fn();
     } finally {
-      this.scope = prevScope;
-      this.kept = prevKept;
-      for (const t of scope) if (!kept.has(t)) t.dispose();
-      if (prevKept !== null) for (const t of kept) prevKept.add(t);
+      this.depth--;
+      const live = this.live;
+      const kept = this.kept;
+      // outputs of this scope (and of scopes nested in it) are kept[keptStart..]: usually one or two
+      for (let i = start; i < live.length; i++) {
+        const t = live[i]!;
+        if (kept.indexOf(t, keptStart) < 0) t.dispose();
+      }
+      live.length = start;
+      if (this.depth === 0) kept.length = 0; // an enclosing scope still needs them to protect its outputs
     }
   }
 }

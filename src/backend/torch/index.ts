@@ -5,7 +5,8 @@ import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.js';
-import { patchAdam } from './adam.js';
+import { fusedAdamUpdate } from './adam.js';
+import { setFastAdam } from '../../train/optim.js';
 import { CPU, bindOps, kernels } from './kernels.js';
 import { fallbackCounts, runOnCpu } from './fallback.js';
 import { loadAddon, loadError } from './native.js';
@@ -30,12 +31,10 @@ export function kernelCoverage(): { native: string[]; fallback: string[] } {
 /**
  * Register the 'torch' backend if the addon loads. Returns null on success, else the reason.
  * Threads default to the number of cores (os.availableParallelism()); freed tensor blocks are cached
- * (up to cacheBytes, default 1 GiB) so training steps do not re-fault their memory. fusedAdam (default
- * on) runs tfjs's AdamOptimizer as in-place ATen updates on this backend (see adam.ts).
+ * (up to cacheBytes, default 1 GiB) so training steps do not re-fault their memory. The library's Adam
+ * (src/train/optim.ts) gets its in-place update on this backend (adam.ts).
  */
-export function registerTorch(
-  opts: { threads?: number; cacheBytes?: number; fusedAdam?: boolean } = {},
-): string | null {
+export function registerTorch(opts: { threads?: number; cacheBytes?: number } = {}): string | null {
   if (registered) return null;
   const loaded = loadAddon();
   if (loaded === null) return loadError;
@@ -48,7 +47,6 @@ export function registerTorch(
       const b = new TorchBackend(N);
       bindOps(b);
       patchReluGradient(); // gradients may have been registered after registerTorch()
-      if (opts.fusedAdam !== false) patchAdam();
       return b;
     },
     3,
@@ -85,6 +83,7 @@ export function registerTorch(
     });
   }
   patchReluGradient();
+  setFastAdam('torch', fusedAdamUpdate);
   registered = true;
   return null;
 }

@@ -47,6 +47,8 @@ const op = {
   whereS: aten('where', 'Scalar'),
   gtS: aten('gt', 'Scalar'),
   ltS: aten('lt', 'Scalar'),
+  ceil_: aten('ceil_'),
+  threshold_: aten('threshold_'),
   eq: aten('eq', 'Tensor'),
   isnan: aten('isnan'),
   toCopy: aten('_to_copy'),
@@ -362,9 +364,17 @@ export const kernels: Record<string, Kernel> = {
   // Step(x) = x > 0 ? 1 : alpha, NaN stays NaN.
   Step: (b, { x }, a) => {
     const t = b.t(x);
+    if (x.dtype === 'float32') {
+      // ceil(clamp(x, 0, 1)) is 1 for x > 0, 0 (or -0) for x <= 0, NaN for NaN; threshold_ maps values
+      // <= 0 to alpha. Three vectorized passes (comparisons, masked_fill and isnan are not vectorized
+      // in ATen 1.13: ~10x slower each).
+      const s = op.clamp(t, 0, 1);
+      op.ceil_(s);
+      op.threshold_(s, 0, a.alpha ?? 0);
+      return b.out(s, 'float32');
+    }
     let s = cast(op.gtS(t, 0), 'float32');
     if (a.alpha) s = op.addS(op.mulS(s, 1 - a.alpha), a.alpha);
-    if (x.dtype === 'float32') s = maskedFill(s, op.isnan(t), NaN);
     return b.out(s, x.dtype);
   },
   // dy * (x > 0) in one pass (PyTorch's relu backward); used by the Relu gradient on this backend.
