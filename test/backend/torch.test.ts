@@ -278,6 +278,19 @@ const CASES: Case[] = [
     ],
   ],
   ['topk (cpu fallback)', [[8]], (a) => tf.topk(a, 3).values],
+  [
+    // the torch-only gradient formulas of Sum and Mean (broadcast dy), and Step (Abs's gradient)
+    'sum, mean, abs gradients',
+    [[3, 4, 5]],
+    (a) => [
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.sum(x, 1), tf.reshape(tf.range(1, 16), [3, 5]))))(a),
+      tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.mean(x, [0, 2], true))))(a),
+      tf.grad((x: tf.Tensor) => tf.mean(tf.mul(x, x)))(a),
+      tf.grad((x: tf.Tensor) => tf.sum(tf.abs(tf.sub(x, tf.round(x)))))(a),
+      tf.step(tf.tensor1d([NaN, -0, 0, -1, 2, 1e-40, Infinity, -Infinity]), -0.5),
+      tf.step(tf.tensor1d([NaN, -0, 0, 3, -1e-40]), 0),
+    ],
+  ],
 ];
 
 for (const [name, shapes, f] of CASES) {

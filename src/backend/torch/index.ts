@@ -1,7 +1,7 @@
 // Registers the 'torch' tfjs backend (libtorch through the N-API addon) with its kernel table.
 import * as os from 'node:os';
-import { engine, getBackend, getGradient, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { div, engine, getBackend, getGradient, registerBackend, registerKernel, reshape, util } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.js';
@@ -46,7 +46,7 @@ export function registerTorch(opts: { threads?: number; cacheBytes?: number } = 
       threads = N.setNumThreads(opts.threads ?? os.availableParallelism());
       const b = new TorchBackend(N);
       bindOps(b);
-      patchReluGradient(); // gradients may have been registered after registerTorch()
+      patchGradients(); // gradients may have been registered after registerTorch()
       return b;
     },
     3,
@@ -82,26 +82,53 @@ export function registerTorch(opts: { threads?: number; cacheBytes?: number } = 
         runOnCpu(name, backend as TorchBackend, inputs as Record<string, TensorInfo>, attrs ?? {}),
     });
   }
-  patchReluGradient();
+  patchGradients();
   setFastAdam('torch', fusedAdamUpdate);
   registered = true;
   return null;
 }
 
 /**
- * tfjs differentiates Relu as dy * cast(step(x)) (three full passes); on 'torch' it becomes one
- * threshold_backward pass. The registered gradient config is shared by all backends, so the patch
- * keeps tfjs's formula for every other backend. (Differs only for NaN inputs: PyTorch semantics.)
+ * Gradient formulas that are cheaper on 'torch'. A registered gradient config is shared by all backends,
+ * so each patch keeps tfjs's formula for every other backend (and for inputs it does not cover).
+ * - Relu: tfjs's dy * cast(step(x)) (three full passes) becomes one threshold_backward pass
+ *   (differs only for NaN inputs: PyTorch semantics).
+ * - Sum, Mean: tfjs's mul(reshape(dy), ones(x.shape)) fills a ones array in JS, uploads it and multiplies;
+ *   here reshape(dy) is broadcast to x.shape in one native copy. Same values bit for bit (dy * 1 = dy;
+ *   Mean divides dy by the reduce size before broadcasting instead of after, elementwise the same).
  */
-function patchReluGradient(): void {
-  const config = getGradient('Relu');
-  if (config === undefined || (config as { torchPatched?: boolean }).torchPatched) return;
-  const original = config.gradFunc;
-  config.gradFunc = (dy, saved, attrs) => {
+function patchGradients(): void {
+  patchGradient('Relu', (original) => (dy, saved, attrs) => {
     if (getBackend() !== 'torch' || Array.isArray(dy)) return original(dy, saved, attrs);
     const [x] = saved;
     return { x: () => engine().runKernel('TorchReluGrad', { dy, x }) as never };
-  };
+  });
+  const broadcastDy = (original: GradConfig['gradFunc'], scale: boolean): GradConfig['gradFunc'] =>
+    (dy, saved, attrs) => {
+      if (getBackend() !== 'torch' || Array.isArray(dy) || dy.dtype !== 'float32')
+        return original(dy, saved, attrs);
+      const [x] = saved as Tensor[];
+      const axes = util.parseAxisParam((attrs as NamedAttrMap).axis as number | number[], x.shape);
+      const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const n = axes.reduce((p, a) => p * x.shape[a]!, 1);
+      return {
+        x: () => {
+          const e = reshape(scale ? div(dy, n) : dy, expanded);
+          return engine().runKernel('BroadcastTo', { x: e }, { shape: x.shape }) as Tensor;
+        },
+      };
+    };
+  patchGradient('Sum', (original) => broadcastDy(original, false));
+  patchGradient('Mean', (original) => broadcastDy(original, true));
+}
+
+function patchGradient(
+  kernel: string,
+  make: (original: GradConfig['gradFunc']) => GradConfig['gradFunc'],
+): void {
+  const config = getGradient(kernel);
+  if (config === undefined || (config as { torchPatched?: boolean }).torchPatched) return;
+  config.gradFunc = make(config.gradFunc);
   (config as { torchPatched?: boolean }).torchPatched = true;
 }
 
