@@ -1,8 +1,11 @@
 // genmodels: the library entry point.
 export * from './core/model.js';
 export { Rng, type RngState } from './core/rng.js';
-export { initBackend, type BackendName } from './backend/index.js';
+export { initBackend, backendInfo, type BackendName } from './backend/index.js';
 export * as data from './data/index.js';
+export { loadDataset, parseDataArg, batches } from './data/index.js';
+export type { Dataset, DatasetConfig, Split } from './data/types.js';
+export type { DataSpec } from './data/spec.js';
 export { evaluate, formatEval, type EvalOptions, type EvalResult, type EvalMetric } from './eval/evaluate.js';
 export {
   encodeSafetensors,

@@ -33,11 +33,13 @@ export interface AdamHyper {
  * tfjs code must run then.
  */
 export function fusedAdamUpdate(p: Variable, m: Variable, v: Variable, g: Tensor, h: AdamHyper): boolean {
-  const b = engine().backend as unknown as TorchBackend;
   if (engine().backendName !== 'torch') return false;
-  for (const x of [p, m, v, g]) if (x.dtype !== 'float32') return false;
+  const b = engine().backend as unknown as TorchBackend;
+  if (p.dtype !== 'float32' || m.dtype !== 'float32' || v.dtype !== 'float32' || g.dtype !== 'float32')
+    return false;
   if (!sameShape(p.shape, m.shape) || !sameShape(p.shape, v.shape) || !sameShape(p.shape, g.shape))
     return false;
+  if (g.dataId === m.dataId || g.dataId === v.dataId) return false; // g must not change under the update
   const mt = owned(b, m);
   const vt = owned(b, v);
   if (mt === null || vt === null) return false;
