@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch reference for `npm run bench`: the same workloads as bench/workloads.ts, same shapes, same
 initial weights, data and noise (the project's counter-based Rng, src/core/rng.ts, re-implemented below
-bit for bit), Adam(lr 1e-3, betas (0.9, 0.999), eps 1e-8). CPU, torch.set_num_threads(os.cpu_count()).
+bit for bit), Adam(lr 1e-3, betas (0.9, 0.999), eps 1e-8). CPU, torch.set_num_threads(os.cpu_count())
+unless --threads N.
 
     /usr/bin/python3 bench/reference.py --workloads W1,W2 --steps 20 --warmup 3
 
@@ -170,8 +171,9 @@ def main():
     p.add_argument("--workloads", default="W1,W2,G,add")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int, default=0, help="intra-op threads (0 = all cores)")
     a = p.parse_args()
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(a.threads or os.cpu_count())
     torch.manual_seed(0)
     results = {}
     for w in [w for w in a.workloads.split(",") if w]:

@@ -1,7 +1,7 @@
 // `npm run bench`: every workload on every tfjs backend (one child process each, bench/worker.ts) and on
 // PyTorch (bench/reference.py), in one run, as one markdown table. See docs/bench.md.
 //   node dist/bench/run.js [--workloads W1,W2,G,add] [--backends torch,wasm] [--steps N] [--warmup K]
-//                          [--slow-steps N] [--quick] [--blas openmp|system] [--out runs/bench-latest.md]
+//                          [--slow-steps N] [--quick] [--blas openmp|system] [--threads N] [--out runs/bench-latest.md]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import * as os from 'node:os';
@@ -32,6 +32,8 @@ interface Options {
   steps: number;
   warmup: number;
   slowSteps: number;
+  /** intra-op threads of the torch backend and PyTorch; 0 = all cores */
+  threads: number;
   slowWarmup: number;
   quick: boolean;
   out: string;
@@ -46,6 +48,7 @@ function parseArgs(argv: string[]): Options {
     steps: 20,
     warmup: 3,
     slowSteps: 2,
+    threads: 0,
     slowWarmup: 1,
     quick: false,
     out: path.join(ROOT, 'runs', 'bench-latest.md'),
@@ -75,6 +78,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--steps') steps = int(a, argv[++i], 1);
     else if (a === '--warmup') warmup = int(a, argv[++i], 0);
     else if (a === '--slow-steps') slowSteps = int(a, argv[++i], 1);
+    else if (a === '--threads') o.threads = int(a, argv[++i], 1);
     else if (a === '--out') o.out = path.resolve(argv[++i] ?? '');
     else if (a === '--blas') {
       const v = argv[++i];
@@ -149,6 +153,7 @@ async function runWorker(backend: string, workload: string, o: Options): Promise
   const warmup = slow ? Math.min(o.warmup, o.slowWarmup) : o.warmup;
   const args = [path.join(HERE, 'worker.js'), '--backend', backend, '--workload', workload];
   args.push('--steps', String(steps), '--warmup', String(warmup));
+  if (o.threads > 0 && backend === 'torch') args.push('--threads', String(o.threads));
   if (backend === 'wasm' && workload === 'W2') args.push('--shim');
   log(`${backend} ${workload}: ${warmup} warm-up + ${steps} steps ...`);
   const t0 = Date.now();
@@ -174,6 +179,7 @@ async function runPython(o: Options): Promise<PyOut | string> {
   if (ws.length === 0) return 'no workloads';
   const args = [path.join(ROOT, 'bench', 'reference.py'), '--workloads', ws.join(',')];
   args.push('--steps', String(o.steps), '--warmup', String(o.warmup));
+  if (o.threads > 0) args.push('--threads', String(o.threads));
   log(`PyTorch ${ws.join(',')}: ${o.warmup} warm-up + ${o.steps} steps ...`);
   const { json, error } = await runJson('/usr/bin/python3', args, 60 * 60 * 1000, libtorchEnv(o));
   return (json as PyOut | null) ?? `n/a (python: ${error})`;
@@ -288,13 +294,15 @@ function versionsLine(py: PyOut | string, results: WorkerResult[]): string {
   };
   const wasmInfo = results.find((r) => r.backend === 'wasm' && r.info)?.info;
   const wasmNote = wasmInfo ? ` (SIMD ${wasmInfo.simd ? 'on' : 'off'}, ${wasmInfo.threads} thread(s))` : '';
+  const torchInfo = results.find((r) => r.backend === 'torch' && r.info)?.info;
+  const torchThreads = torchInfo?.threads !== undefined ? `, ${torchInfo.threads} thread(s)` : '';
   const libtorch = process.env.LIBTORCH
     ? `LIBTORCH=${process.env.LIBTORCH}`
     : sh('dpkg-query', ['-W', '-f=${Version}', 'libtorch-dev']) || 'not installed';
   const pyv = typeof py === 'string' ? 'n/a' : `${py.torch} (${py.threads} threads, numpy ${py.numpy})`;
   return (
     `node ${process.version}; tfjs-core ${pkg('@tensorflow/tfjs-core')}; tfjs-backend-wasm ` +
-    `${pkg('@tensorflow/tfjs-backend-wasm')}${wasmNote}; libtorch (torch backend) ${libtorch}; PyTorch ${pyv}`
+    `${pkg('@tensorflow/tfjs-backend-wasm')}${wasmNote}; libtorch (torch backend${torchThreads}) ${libtorch}; PyTorch ${pyv}`
   );
 }
 

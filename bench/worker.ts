@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerAllGradients } from '../src/backend/gradients.js';
-import { initBackend, type BackendName } from '../src/backend/index.js';
+import { backendInfo as libBackendInfo, initBackend, type BackendName } from '../src/backend/index.js';
 import { makeWorkload, G_NOT_AVAILABLE, type WorkloadName } from './workloads.js';
 
 export interface WorkerResult {
@@ -119,6 +119,7 @@ export function loadedBlas(): string[] {
 
 async function backendInfo(name: string): Promise<Record<string, unknown>> {
   const info: Record<string, unknown> = { tfjsCore: tf.version_core };
+  if (name === 'torch') info.threads = libBackendInfo().threads;
   if (name === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     info.tfjsWasm = wasm.version_wasm;
@@ -155,7 +156,8 @@ async function main(): Promise<WorkerResult> {
   const base: WorkerResult = { backend, workload, status: 'n/a' };
 
   if (backend === 'torch' && !torchAddonBuilt()) return { ...base, note: 'n/a (addon not built)' };
-  const got = await initBackend(backend, { quiet: true });
+  const threads = o.threads === undefined ? undefined : Number(o.threads);
+  const got = await initBackend(backend, { quiet: true, threads });
   if (got !== backend || tf.getBackend() !== backend)
     return {
       ...base,

@@ -47,4 +47,4 @@ npm run --silent build:native
 
 echo "setup: compiling TypeScript"
 npm run --silent build
-echo "setup: done ($(node dist/src/cli/main.js info --short 2>/dev/null || echo 'run: node dist/src/cli/main.js info'))"
+echo "setup: done; $(node dist/src/cli/main.js info 2>/dev/null | head -n 1)"

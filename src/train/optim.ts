@@ -92,6 +92,8 @@ export class Adam {
   /**
    * One update with gradients by model name (missing = no gradient, skipped). Call inside tf.tidy.
    * θ ← θ − lr·(m̂/(√v̂+ε) + wd·θ),  m̂ = m/(1−β1^t),  v̂ = v/(1−β2^t).
+   * A backend with a registered FastAdam (torch: in-place ATen calls) does each parameter's update itself;
+   * the tfjs ops below run otherwise, and for any parameter it declines.
    */
   apply(grads: Map<string, tf.Tensor>, lr: number): void {
     this.t += 1;

@@ -30,10 +30,7 @@ function lossCurve(steps: number): number[] {
     tf.tidy(() => {
       const x = tf.tensor(b.x, [b.n, ...ds.spec.shape]);
       const ctx = { step, epoch: 0, seed: () => rng.nextSeed(), training: true };
-      const { value, grads } = tf.variableGrads(
-        () => objective!.loss({ x }, ctx).loss,
-        [...params.values()],
-      );
+      const { value, grads } = tf.variableGrads(() => objective!.loss({ x }, ctx).loss, [...params.values()]);
       losses.push(value.dataSync()[0]!);
       adam.apply(new Map(Object.entries(grads)), 1e-3);
     });

@@ -121,7 +121,20 @@ test(
       const params = new Map<string, tf.Variable>();
       let i = 0;
       for (const [n, s] of Object.entries(shapes))
-        params.set(n, tf.tidy(() => tf.variable(tf.tensor(rand(s.reduce((a, b) => a * b, 1), ++i), s))));
+        params.set(
+          n,
+          tf.tidy(() =>
+            tf.variable(
+              tf.tensor(
+                rand(
+                  s.reduce((a, b) => a * b, 1),
+                  ++i,
+                ),
+                s,
+              ),
+            ),
+          ),
+        );
       // a clone shares the parameter's memory: the update must replace, not overwrite it
       const alias = shared ? params.get('w')!.clone() : null;
       const opt = new Adam(params, cfg);
@@ -130,7 +143,16 @@ test(
           const grads = new Map<string, tf.Tensor>();
           let j = 0;
           for (const [n, s] of Object.entries(shapes))
-            grads.set(n, tf.tensor(rand(s.reduce((a, b) => a * b, 1), 100 * t + ++j), s));
+            grads.set(
+              n,
+              tf.tensor(
+                rand(
+                  s.reduce((a, b) => a * b, 1),
+                  100 * t + ++j,
+                ),
+                s,
+              ),
+            );
           opt.apply(grads, cfg.lr * (1 - t / (2 * steps)));
         });
       }
@@ -155,9 +177,13 @@ test(
           for (const k of Object.keys(cpu))
             cpu[k]!.forEach((c, i) => {
               const d = tch[k]![i]!;
-              assert.ok(Math.abs(c - d) <= 1e-5 * Math.max(1, Math.abs(c)), `wd=${wd} shared=${shared} ${k}[${i}]: cpu ${c} torch ${d}`);
+              assert.ok(
+                Math.abs(c - d) <= 1e-5 * Math.max(1, Math.abs(c)),
+                `wd=${wd} shared=${shared} ${k}[${i}]: cpu ${c} torch ${d}`,
+              );
             });
-          if (shared) assert.deepEqual(tch.alias, Array.from(rand(35, 1)), 'the clone keeps the initial values');
+          if (shared)
+            assert.deepEqual(tch.alias, Array.from(rand(35, 1)), 'the clone keeps the initial values');
         }
       }
     } finally {

@@ -5,10 +5,10 @@
 // 2015, Algorithm 1, with decoupled weight decay, Loshchilov & Hutter 2019), in the form PyTorch uses,
 //   m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
 //   theta <- theta (1 - lr wd) - (lr / c1) m / (sqrt(v) / sqrt(c2) + eps),   c1 = 1 - b1^t, c2 = 1 - b2^t
-// runs as 6-7 ATen calls (all but sqrt in place), the passes of torch.optim.AdamW. The moments must be private (backend refCount
-// 1 and no other tensor or view on their memory) or nothing happens and the generic path runs; a parameter
-// whose memory is shared is replaced (assign) instead of overwritten, so in-place updates are never
-// observable through another tensor.
+// runs as 7-8 ATen calls (all but sqrt in place), the passes of torch.optim.AdamW. The moments must be
+// private (backend refCount 1 and no other tensor or view on their memory) or nothing happens and the
+// generic path runs; a parameter whose memory is shared is replaced (assign) instead of overwritten, so
+// in-place updates are never observable through another tensor.
 import { engine } from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { TorchBackend } from './backend.js';
@@ -50,7 +50,8 @@ export function fusedAdamUpdate(p: Variable, m: Variable, v: Variable, g: Tensor
   const s = Math.sqrt(c2);
   const replacement = b.scoped(() => {
     const gt = b.t(g);
-    b.call(o.lerp_, [mt, gt, 1 - b1]); // m + (1 - b1)(g - m)
+    b.call(o.mulS_, [mt, b1]); // (lerp_ would be one pass, but ATen 1.13's is scalar code: 6x slower)
+    b.call(o.add_, [mt, gt, 1 - b1]);
     b.call(o.mulS_, [vt, b2]);
     b.call(o.addcmul_, [vt, gt, gt, 1 - b2]);
     const denom = b.call(o.sqrt, [vt]) as NTensor;
@@ -83,11 +84,11 @@ function owned(b: TorchBackend, t: Tensor): NTensor | null {
   return b.N.unique(n) ? n : null;
 }
 
-type Op = 'lerp_' | 'mulS_' | 'mulS' | 'addcmul_' | 'sqrt' | 'addS_' | 'addcdiv_' | 'addcdiv';
+type Op = 'add_' | 'mulS_' | 'mulS' | 'addcmul_' | 'sqrt' | 'addS_' | 'addcdiv_' | 'addcdiv';
 const SCHEMAS: Record<Op, [string, string]> = {
   mulS_: ['aten::mul_', 'Scalar'],
   mulS: ['aten::mul', 'Scalar'],
-  lerp_: ['aten::lerp_', 'Scalar'],
+  add_: ['aten::add_', 'Tensor'],
   addcmul_: ['aten::addcmul_', ''],
   sqrt: ['aten::sqrt', ''],
   addS_: ['aten::add_', 'Scalar'],

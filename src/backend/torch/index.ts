@@ -1,6 +1,15 @@
 // Registers the 'torch' tfjs backend (libtorch through the N-API addon) with its kernel table.
 import * as os from 'node:os';
-import { div, engine, getBackend, getGradient, registerBackend, registerKernel, reshape, util } from '@tensorflow/tfjs-core';
+import {
+  div,
+  engine,
+  getBackend,
+  getGradient,
+  registerBackend,
+  registerKernel,
+  reshape,
+  util,
+} from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
@@ -103,7 +112,8 @@ function patchGradients(): void {
     const [x] = saved;
     return { x: () => engine().runKernel('TorchReluGrad', { dy, x }) as never };
   });
-  const broadcastDy = (original: GradConfig['gradFunc'], scale: boolean): GradConfig['gradFunc'] =>
+  const broadcastDy =
+    (original: GradConfig['gradFunc'], scale: boolean): GradConfig['gradFunc'] =>
     (dy, saved, attrs) => {
       if (getBackend() !== 'torch' || Array.isArray(dy) || dy.dtype !== 'float32')
         return original(dy, saved, attrs);
