@@ -4,7 +4,7 @@
 // re-implements bit for bit, so step-1 and step-2 losses are comparable across tfjs backends and PyTorch.
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../src/core/rng.js';
-import { Adam, type OptimConfig } from '../src/train/optim.js';
+import { ADAM_DEFAULTS, Adam, type OptimConfig } from '../src/train/optim.js';
 
 export type WorkloadName = 'W1' | 'W2' | 'G';
 
@@ -18,16 +18,7 @@ export const WORKLOADS: Record<WorkloadName, string> = {
  * The library's Adam (src/train/optim.ts, what the training loop uses) configured as the PyTorch reference:
  * lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay, constant rate, no clipping.
  */
-export const ADAM: OptimConfig = {
-  lr: 1e-3,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weightDecay: 0,
-  schedule: 'constant',
-  warmupSteps: 0,
-  clipNorm: 0,
-};
+export const ADAM: OptimConfig = { ...ADAM_DEFAULTS };
 
 /** Seeds shared with reference.py: data batch, VAE noise, and parameter i uses PARAM_SEED + i. */
 export const DATA_SEED = 1;

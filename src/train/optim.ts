@@ -18,6 +18,18 @@ export interface OptimConfig {
   clipNorm: number;
 }
 
+/** Adam as Kingma & Ba (2015) recommend: lr 1e-3, betas (0.9, 0.999), eps 1e-8; no decay, schedule or clipping. */
+export const ADAM_DEFAULTS: Readonly<OptimConfig> = {
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0,
+  schedule: 'constant',
+  warmupSteps: 0,
+  clipNorm: 0,
+};
+
 /**
  * Learning rate at (0-based) step of totalSteps: linear warm-up to lr, then constant, cosine decay to 0
  * (Loshchilov & Hutter 2017, eq. 5 with one cycle) or linear decay to 0.

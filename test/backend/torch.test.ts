@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerAllGradients } from '../../src/backend/gradients.js';
 import { fallbackCounts, kernelCoverage, registerTorch } from '../../src/backend/torch/index.js';
 import { loadAddon, type NTensor } from '../../src/backend/torch/native.js';
-import { Adam, type OptimConfig } from '../../src/train/optim.js';
+import { ADAM_DEFAULTS, Adam, type OptimConfig } from '../../src/train/optim.js';
 
 const loaded = loadAddon();
 const skip = loaded === null ? 'torch addon not built (npm run build:native)' : false;
@@ -477,16 +477,7 @@ test(
   },
 );
 
-const ADAM_CFG: OptimConfig = {
-  lr: 0.05,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weightDecay: 0,
-  schedule: 'constant',
-  warmupSteps: 0,
-  clipNorm: 0,
-};
+const ADAM_CFG: OptimConfig = { ...ADAM_DEFAULTS, lr: 0.05 };
 
 test(
   "the library's Adam on torch (in-place update) follows the cpu backend step for step",

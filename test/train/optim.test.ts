@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { Adam, learningRate, setFastAdam, type OptimConfig } from '../../src/train/optim.js';
+import { ADAM_DEFAULTS, Adam, learningRate, setFastAdam, type OptimConfig } from '../../src/train/optim.js';
 import { loadAddon } from '../../src/backend/torch/native.js';
 import { torchRun, torchUnavailable } from '../util/torchref.js';
 
@@ -53,16 +53,7 @@ out = L(p)`,
 });
 
 test('learning-rate schedules: warm-up, cosine and linear decay', () => {
-  const base: OptimConfig = {
-    lr: 1,
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: 1e-8,
-    weightDecay: 0,
-    schedule: 'constant',
-    warmupSteps: 0,
-    clipNorm: 0,
-  };
+  const base: OptimConfig = { ...ADAM_DEFAULTS, lr: 1 };
   assert.equal(learningRate(base, 50, 100), 1);
   const w = { ...base, warmupSteps: 4 };
   assert.deepEqual(

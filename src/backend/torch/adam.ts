@@ -13,26 +13,14 @@ import { engine } from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { TorchBackend } from './backend.js';
 import type { NTensor } from './native.js';
-
-/** Hyper-parameters of one step (the same fields as AdamStep in src/train/optim.ts). */
-export interface AdamHyper {
-  lr: number;
-  b1: number;
-  b2: number;
-  eps: number;
-  /** bias corrections 1 - b1^t, 1 - b2^t */
-  c1: number;
-  c2: number;
-  /** decoupled weight decay (0 = plain Adam) */
-  wd: number;
-}
+import type { AdamStep } from '../../train/optim.js';
 
 /**
  * Update parameter p and moments m, v with gradient g in place. True when done; false (nothing changed)
  * when the current backend is not 'torch' or a tensor cannot be updated in place — the caller's generic
  * tfjs code must run then.
  */
-export function fusedAdamUpdate(p: Variable, m: Variable, v: Variable, g: Tensor, h: AdamHyper): boolean {
+export function fusedAdamUpdate(p: Variable, m: Variable, v: Variable, g: Tensor, h: AdamStep): boolean {
   if (engine().backendName !== 'torch') return false;
   const b = engine().backend as unknown as TorchBackend;
   if (p.dtype !== 'float32' || m.dtype !== 'float32' || v.dtype !== 'float32' || g.dtype !== 'float32')
