@@ -251,11 +251,15 @@ function drawAxes(
   return { cv, px, py };
 }
 
-function range(vals: number[], padFrac: number): [number, number] {
-  const f = vals.filter(Number.isFinite);
-  if (f.length === 0) return [0, 1];
-  let lo = Math.min(...f);
-  let hi = Math.max(...f);
+export function range(vals: number[], padFrac: number): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of vals) {
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo > hi) return [0, 1];
   const p = (hi - lo) * padFrac;
   lo -= p;
   hi += p;
@@ -335,19 +339,20 @@ export interface LineSeries {
 
 export function linePlot(
   series: LineSeries[],
-  opts: { width?: number; height?: number; title?: string; xlabel?: string } = {},
+  opts: {
+    width?: number;
+    height?: number;
+    title?: string;
+    xlabel?: string;
+    /** y-axis range; values outside are drawn at the edge (default: all values) */
+    yRange?: [number, number];
+  } = {},
 ): Canvas {
   const xs = series.flatMap((s) => s.x);
   const ys = series.flatMap((s) => s.y);
   const xr = range(xs, 0);
-  const { cv, px, py } = drawAxes(
-    opts.width ?? 640,
-    opts.height ?? 400,
-    xr,
-    range(ys, 0.05),
-    opts.title,
-    opts.xlabel,
-  );
+  const yr = opts.yRange ?? range(ys, 0.05);
+  const { cv, px, py } = drawAxes(opts.width ?? 640, opts.height ?? 400, xr, yr, opts.title, opts.xlabel);
   const colors = series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]!);
   series.forEach((s, k) => {
     let prev: [number, number] | null = null;
@@ -358,7 +363,7 @@ export function linePlot(
         prev = null;
         continue;
       }
-      const p: [number, number] = [px(x), py(y)];
+      const p: [number, number] = [px(x), py(Math.min(yr[1], Math.max(yr[0], y)))];
       if (prev) cv.line(prev[0], prev[1], p[0], p[1], colors[k]!);
       else cv.dot(p[0], p[1], 1, colors[k]!);
       prev = p;

@@ -13,7 +13,7 @@ import { batches } from '../data/index.js';
 import { registerAllGradients } from '../backend/gradients.js';
 import { evaluate, formatEval, type EvalResult } from '../eval/evaluate.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { imageGrid, linePlot, savePng, scatterPlot, type LineSeries } from '../io/png.js';
+import { imageGrid, linePlot, range, savePng, scatterPlot, type LineSeries } from '../io/png.js';
 import { saveCheckpoint, type LoadedCheckpoint, type TrainState } from './checkpoint.js';
 import { Adam, Ema, globalNorm, learningRate, type OptimConfig, type Schedule } from './optim.js';
 import { Progress, type ProgressMode } from './progress.js';
@@ -418,13 +418,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }));
       if (evalHistory.length)
         series.push({
-          name: 'test nll',
+          name: model.taxonomy.density === 'bound' ? 'test -elbo' : 'test nll',
           x: evalHistory.map((e) => e.step),
           y: evalHistory.map((e) => e.nats),
         });
       savePng(
         path.join(outDir, 'loss.png'),
-        linePlot(series, { title: `${model.kind} training`, xlabel: 'step' }),
+        linePlot(series, { title: `${model.kind} training`, xlabel: 'step', yRange: lossRange(series) }),
       );
     }
   };
@@ -513,4 +513,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     lastEval,
     history,
   };
+}
+
+/**
+ * The y range of the loss plot: the values after the first 5% of steps (the initial drop would
+ * otherwise flatten the curve), padded by 5%; earlier values are drawn at the top edge.
+ */
+function lossRange(series: LineSeries[]): [number, number] {
+  const xMax = range(
+    series.flatMap((s) => s.x),
+    0,
+  )[1];
+  const late = series.flatMap((s) => s.y.filter((_, i) => s.x[i]! >= 0.05 * xMax));
+  return range(late, 0.05);
 }
