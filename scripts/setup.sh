@@ -42,8 +42,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-echo "setup: building the native libtorch backend"
-npm run --silent build:native
+addon=native/build/Release/torch_addon.node
+if [ -f "$addon" ] && [ "$addon" -nt native/torch_addon.cc ] && [ "$addon" -nt native/binding.gyp ] && [ -z "${LIBTORCH:-}" ]; then
+  echo "setup: native libtorch backend is up to date"
+else
+  echo "setup: building the native libtorch backend"
+  npm run --silent build:native
+fi
 
 echo "setup: compiling TypeScript"
 npm run --silent build
