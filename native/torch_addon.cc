@@ -17,6 +17,7 @@
 #include <torch/version.h>
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
+#include <dlfcn.h>
 #include <mutex>
 #include <cstring>
 #include <memory>
@@ -350,6 +351,15 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), at::get_num_threads());
   })
 }
+// The OpenMP team size of the next parallel regions (ATen parallel_for, oneDNN, OpenBLAS-OpenMP), without
+// at::set_num_threads' other work (it also resizes the pthreadpool: ~100s of us per call). libgomp is
+// already loaded by libtorch; resolved once. Returns false when the OpenMP runtime is not present.
+Napi::Value SetOmpThreads(const Napi::CallbackInfo& info) {
+  using Fn = void (*)(int);
+  static Fn fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (fn != nullptr) fn(int(info[0].As<Napi::Number>().Int32Value()));
+  return Napi::Boolean::New(info.Env(), fn != nullptr);
+}
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
 }
@@ -441,6 +451,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unique", Napi::Function::New(env, Unique));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("setOmpThreads", Napi::Function::New(env, SetOmpThreads));
   exports.Set("useCachingAllocator", Napi::Function::New(env, UseCachingAllocator));
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("libtorchVersion", Napi::String::New(env, TORCH_VERSION));

@@ -52,8 +52,8 @@ export function registerTorch(opts: { threads?: number; cacheBytes?: number } = 
     'torch',
     () => {
       N.useCachingAllocator(opts.cacheBytes ?? 1 << 30);
-      threads = N.setNumThreads(opts.threads ?? os.availableParallelism());
       const b = new TorchBackend(N);
+      threads = b.setThreads(opts.threads ?? os.availableParallelism());
       bindOps(b);
       patchGradients(); // gradients may have been registered after registerTorch()
       return b;

@@ -24,6 +24,8 @@ export interface Addon {
   unique(t: NTensor): boolean;
   setNumThreads(n: number): number;
   getNumThreads(): number;
+  /** OpenMP team size for the next parallel regions only (cheap); false without an OpenMP runtime */
+  setOmpThreads(n: number): boolean;
   /** Route CPU tensor memory through the addon's caching allocator (keeps up to capBytes of freed blocks). */
   useCachingAllocator(capBytes?: number): boolean;
   /** Release the cached blocks; returns the bytes freed. */
