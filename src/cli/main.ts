@@ -12,9 +12,14 @@ import { DATASET_NAMES, loadDataset, parseDataArg } from '../data/index.js';
 import { FASHION_MNIST_DIR, SKLEARN_DATA_DIR, mnistDir } from '../data/paths.js';
 import type { Dataset } from '../data/types.js';
 import { dims, type DataSpec } from '../data/spec.js';
-import { evaluate, formatEval } from '../eval/evaluate.js';
+import { evaluate, formatEval, type EvalResult } from '../eval/evaluate.js';
 import { imageGrid, savePng, scatterPlot } from '../io/png.js';
-import { loadCheckpoint, readCheckpointConfig, type LoadedCheckpoint } from '../train/checkpoint.js';
+import {
+  loadCheckpoint,
+  readCheckpointConfig,
+  type CheckpointConfig,
+  type LoadedCheckpoint,
+} from '../train/checkpoint.js';
 import {
   NonFiniteLossError,
   TRAIN_DEFAULTS,
@@ -359,6 +364,23 @@ async function cmdSample(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Evaluate a checkpoint (EMA weights when it has them) on the dataset it records. */
+async function evalCheckpoint(
+  dir: string,
+  backendArg: unknown,
+  opts: Parameters<typeof evaluate>[2],
+): Promise<{ result: EvalResult; config: CheckpointConfig; backend: string }> {
+  const { config } = readCheckpointConfig(dir); // fail on a foreign checkpoint before starting a backend
+  if (!config.data) throw new UserError('this checkpoint does not record its dataset');
+  const backend = await useBackend(backendArg);
+  const ck = loadCheckpoint(dir, { useEma: true });
+  try {
+    return { result: await evaluate(ck.model, loadDataset(config.data), opts), config, backend };
+  } finally {
+    ck.model.dispose();
+  }
+}
+
 async function cmdEval(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(
     argv,
@@ -382,14 +404,14 @@ async function cmdEval(argv: string[]): Promise<number> {
   const maxN = intArg(o.limit, '--limit', 1);
   const batchSize = intArg(o['batch-size'], '--batch-size', 1) ?? 256;
   const seed = intArg(o.seed, '--seed', 0) ?? 0;
-  const { config } = readCheckpointConfig(positionals[0]!);
-  if (!config.data) throw new UserError('this checkpoint does not record its dataset');
-  await useBackend(o.backend);
-  const ck = loadCheckpoint(positionals[0]!, { useEma: true });
-  const ds = loadDataset(config.data);
-  const r = await evaluate(ck.model, ds, { split, iw, maxN, batchSize, seed });
+  const { result: r } = await evalCheckpoint(positionals[0]!, o.backend, {
+    split,
+    iw,
+    maxN,
+    batchSize,
+    seed,
+  });
   process.stdout.write((o.json ? JSON.stringify(r) : formatEval(r)) + '\n');
-  ck.model.dispose();
   return 0;
 }
 
@@ -641,13 +663,17 @@ async function cmdReproduce(argv: string[]): Promise<number> {
   if (code !== 0) return code;
 
   // 2. evaluate as the recipe says
-  const { config } = readCheckpointConfig(outDir);
-  const backend = await useBackend(o.backend);
-  const ck = loadCheckpoint(outDir, { useEma: true });
-  const ds = loadDataset(config.data!);
   const split = recipe.eval?.split ?? 'test';
-  const r = await evaluate(ck.model, ds, { split, iw, batchSize: recipe.eval?.batchSize ?? 100, seed: 0 });
-  ck.model.dispose();
+  const {
+    result: r,
+    config,
+    backend,
+  } = await evalCheckpoint(outDir, o.backend, {
+    split,
+    iw,
+    batchSize: recipe.eval?.batchSize ?? 100,
+    seed: 0,
+  });
   process.stdout.write(formatEval(r) + '\n');
 
   // 3. the results-table row

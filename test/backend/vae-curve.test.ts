@@ -8,8 +8,7 @@ import { loadAddon } from '../../src/backend/torch/native.js';
 import { Rng } from '../../src/core/rng.js';
 import { modelEntry } from '../../src/core/model.js';
 import { batches, loadDataset, parseDataArg } from '../../src/data/index.js';
-import { Adam } from '../../src/train/optim.js';
-import { TRAIN_DEFAULTS } from '../../src/train/loop.js';
+import { ADAM_DEFAULTS, Adam } from '../../src/train/optim.js';
 import '../../src/families/index.js';
 
 const skip = loadAddon() === null ? 'torch addon not built (npm run build:native)' : false;
@@ -21,7 +20,7 @@ function lossCurve(steps: number): number[] {
   const model = entry.create({ ...entry.defaults, hidden: [128], latentDim: 8 }, ds.spec, 7);
   const [objective] = model.objectives();
   const params = new Map(objective!.variables().map((v) => [v.name, v] as [string, tf.Variable]));
-  const adam = new Adam(params, { ...TRAIN_DEFAULTS, lr: 1e-3 } as never);
+  const adam = new Adam(params, ADAM_DEFAULTS);
   const rng = new Rng(11);
   const losses: number[] = [];
   let step = 0;
@@ -32,7 +31,7 @@ function lossCurve(steps: number): number[] {
       const ctx = { step, epoch: 0, seed: () => rng.nextSeed(), training: true };
       const { value, grads } = tf.variableGrads(() => objective!.loss({ x }, ctx).loss, [...params.values()]);
       losses.push(value.dataSync()[0]!);
-      adam.apply(new Map(Object.entries(grads)), 1e-3);
+      adam.apply(new Map(Object.entries(grads)), ADAM_DEFAULTS.lr);
     });
     step++;
   }
