@@ -51,7 +51,7 @@ async function tryTorch(threads?: number): Promise<string | null> {
 /**
  * Select a backend. `preferred` (or env GENMODELS_BACKEND) forces one; otherwise torch > wasm > cpu.
  * Returns the name of the backend in use. Prints a one-line notice (stderr) when falling back, unless
- * quiet. Also registers tfjs-core's gradients (its Node entry does not).
+ * quiet. Threads: opts.threads, else env GENMODELS_THREADS, else the number of cores. Also registers tfjs-core's gradients (its Node entry does not).
  */
 export async function initBackend(
   preferred?: BackendName,
@@ -74,7 +74,14 @@ export async function initBackend(
     if (await tryWasm()) return 'wasm';
     throw new Error('the wasm backend could not be initialized');
   }
-  const why = await tryTorch(opts.threads);
+  const envThreads = process.env.GENMODELS_THREADS;
+  let threads = opts.threads;
+  if (threads === undefined && envThreads) {
+    threads = Number(envThreads);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new Error(`GENMODELS_THREADS must be a positive integer (got '${envThreads}')`);
+  }
+  const why = await tryTorch(threads);
   if (why === null) return 'torch';
   if (want === 'torch') throw new Error(`the torch backend is unavailable: ${why}`);
   if (await tryWasm()) {

@@ -38,6 +38,11 @@ export interface Objective {
   name: string;
   variables: () => tf.Variable[];
   repeats?: number;
+  /**
+   * Per-objective optimizer overrides: Adam betas, and a factor on the run's learning rate (e.g. GANs use
+   * beta1 0.5; WGAN-GP betas (0, 0.9); two time-scale updates set lrScale). Unset: the run's values.
+   */
+  optim?: { beta1?: number; beta2?: number; lrScale?: number };
   /** scalar loss to minimize plus any scalars to log. Called inside tf.tidy by the loop. */
   loss: (batch: Batch, ctx: StepContext) => { loss: tf.Scalar; metrics?: Record<string, tf.Scalar> };
 }

@@ -2,7 +2,9 @@
 //   density 'exact' -> NLL = -E[log p(x)]                       (nats, bits/dim)
 //   density 'bound' -> -ELBO (k=1) and, with iw=K, -IWAE_K      (Burda et al. 2016, eq. 8), upper bounds on NLL
 //   density 'none'  -> sample-based metrics (TODO, see below)
-// bits/dim = nats / (D ln 2), D = number of data dimensions, in the model's data space.
+// Likelihoods are reported for the ORIGINAL data: log p(original) = log p_model(x) + ds.logDet(x), where
+// ds.logDet accounts for preprocessing (dequantization + scaling + logit for 8-bit images, standardization
+// for tables; zero for binarized images and toys). bits/dim = nats / (D ln 2), D = number of data dimensions.
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, type GenerativeModel } from '../core/model.js';
 import { Rng } from '../core/rng.js';
@@ -115,11 +117,16 @@ export async function evaluate(
     tf.tidy(() => {
       const x = tf.tensor(b.x.subarray(0, n * per), [n, ...model.spec.shape]);
       const y = b.y && model.taxonomy.conditional ? tf.tensor1d(b.y.subarray(0, n), 'int32') : undefined;
-      if (density === 'exact') vals = model.logProb!(x, y).dataSync() as Float32Array;
+      const logDet = ds.logDet ? ds.logDet(x) : tf.zeros([n]);
+      if (density === 'exact') vals = tf.add(model.logProb!(x, y), logDet).dataSync() as Float32Array;
       else {
-        vals = model.logProbBound!(x, { k: 1, seed: rng.nextSeed(), y }).dataSync() as Float32Array;
+        vals = tf
+          .add(model.logProbBound!(x, { k: 1, seed: rng.nextSeed(), y }), logDet)
+          .dataSync() as Float32Array;
         if (iw > 1)
-          ivals = model.logProbBound!(x, { k: iw, seed: rng.nextSeed(), y }).dataSync() as Float32Array;
+          ivals = tf
+            .add(model.logProbBound!(x, { k: iw, seed: rng.nextSeed(), y }), logDet)
+            .dataSync() as Float32Array;
       }
     });
     main.add(vals);

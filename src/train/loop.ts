@@ -239,7 +239,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         );
       params.set(n, v);
     }
-    const opt = new Adam(params, optimCfg);
+    const over = obj.optim ?? {};
+    const opt = new Adam(params, {
+      ...optimCfg,
+      ...(over.beta1 !== undefined ? { beta1: over.beta1 } : {}),
+      ...(over.beta2 !== undefined ? { beta2: over.beta2 } : {}),
+    });
     const st = opts.resume?.optimState.get(obj.name);
     if (opts.resume) opt.load(st ?? new Map(), state.optim[obj.name]?.t ?? 0);
     optimizers.set(obj.name, opt);
@@ -346,7 +351,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
               const s = cfg.clipNorm / normV;
               for (const [n, g] of gmap) gmap.set(n, tf.mul(g, s));
             }
-            opt.apply(gmap, lr);
+            opt.apply(gmap, lr * (obj.optim?.lrScale ?? 1));
             losses[obj.name] = lossV;
             gradNorm[obj.name] = normV;
             kept.forEach(

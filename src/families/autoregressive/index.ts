@@ -1,0 +1,2 @@
+// The autoregressive family: importing this module registers its models (see ../../core/model.ts).
+export {};

@@ -1,0 +1,2 @@
+// The flows family: importing this module registers its models (see ../../core/model.ts).
+export {};
