@@ -1,14 +1,18 @@
 // `npm run bench`: every workload on every tfjs backend (one child process each, bench/worker.ts) and on
 // PyTorch (bench/reference.py), in one run, as one markdown table. See docs/bench.md.
 //   node dist/bench/run.js [--workloads W1,W2,G,add] [--backends torch,wasm] [--steps N] [--warmup K]
-//                          [--slow-steps N] [--quick] [--blas openmp|system] [--threads N] [--out runs/bench-latest.md]
+//                          [--slow-steps N] [--rounds R] [--quick] [--blas openmp|system] [--threads N]
+//                          [--out runs/bench-latest.md]
+// With R rounds, the torch backend and PyTorch are measured R times each, alternating (torch first in odd rounds,
+// PyTorch first in even ones), so that a slow period of a shared machine hits both sides; each engine's time is
+// the median over all its rounds' steps. The slow backends (wasm, cpu) run in round 1 only.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../src/core/model.js';
-import { ROOT, torchAddonBuilt, type WorkerResult } from './worker.js';
+import { median, ROOT, torchAddonBuilt, type WorkerResult } from './worker.js';
 import { WORKLOADS, G_NOT_AVAILABLE } from './workloads.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -34,6 +38,8 @@ interface Options {
   slowSteps: number;
   /** intra-op threads of the torch backend and PyTorch; 0 = all cores */
   threads: number;
+  /** alternating torch / PyTorch measurement rounds */
+  rounds: number;
   slowWarmup: number;
   quick: boolean;
   out: string;
@@ -49,6 +55,7 @@ function parseArgs(argv: string[]): Options {
     warmup: 3,
     slowSteps: 2,
     threads: 0,
+    rounds: 3,
     slowWarmup: 1,
     quick: false,
     out: path.join(ROOT, 'runs', 'bench-latest.md'),
@@ -79,6 +86,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--warmup') warmup = int(a, argv[++i], 0);
     else if (a === '--slow-steps') slowSteps = int(a, argv[++i], 1);
     else if (a === '--threads') o.threads = int(a, argv[++i], 1);
+    else if (a === '--rounds') o.rounds = int(a, argv[++i], 1);
     else if (a === '--out') o.out = path.resolve(argv[++i] ?? '');
     else if (a === '--blas') {
       const v = argv[++i];
@@ -87,12 +95,14 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
         'usage: node dist/bench/run.js [--workloads W1,W2,G,add] [--backends torch,wasm[,cpu]] [--steps N]\n' +
-          '       [--warmup K] [--slow-steps N] [--quick] [--blas openmp|system] [--out FILE]   (see docs/bench.md)\n',
+          '       [--warmup K] [--slow-steps N] [--rounds R] [--quick] [--blas openmp|system] [--threads N]\n' +
+          '       [--out FILE]   (see docs/bench.md)\n',
       );
       process.exit(0);
     } else throw new UserError(`unknown flag '${a}' (try --help)`);
   }
   if (o.quick) {
+    o.rounds = 1;
     o.steps = 5;
     o.warmup = 1;
     o.slowSteps = 1;
@@ -306,6 +316,36 @@ function versionsLine(py: PyOut | string, results: WorkerResult[]): string {
   );
 }
 
+/** Pool a round's times into the engine's result (first round: as is); `rounds` keeps each round's median. */
+function mergeInto(prev: WorkerResult | undefined, r: WorkerResult): WorkerResult {
+  if (r.status !== 'ok') return prev?.status === 'ok' ? prev : r;
+  if (!prev || prev.status !== 'ok') return { ...r, rounds: [r.median!] };
+  const times = [...prev.times!, ...r.times!];
+  return {
+    ...prev,
+    times,
+    median: median(times),
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+    rounds: [...(prev.rounds ?? []), r.median!],
+    tensorLeak: Math.max(prev.tensorLeak ?? 0, r.tensorLeak ?? 0),
+  };
+}
+
+function mergeRound(results: WorkerResult[], r: WorkerResult): void {
+  const i = results.findIndex((x) => x.backend === r.backend && x.workload === r.workload);
+  if (i < 0) results.push(mergeInto(undefined, r));
+  else results[i] = mergeInto(results[i], r);
+}
+
+function mergePy(prev: PyOut | string, next: PyOut | string): PyOut | string {
+  if (typeof next === 'string') return prev;
+  const out: PyOut =
+    typeof prev === 'string' ? { ...next, results: {} } : { ...prev, results: { ...prev.results } };
+  for (const [w, r] of Object.entries(next.results))
+    out.results[w] = mergeInto(typeof prev === 'string' ? undefined : prev.results[w], r);
+  return out;
+}
+
 function relDiff(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 }
@@ -313,10 +353,28 @@ function relDiff(a: number, b: number): number {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
-  // sequentially: one process at a time so runs do not compete for cores
+  // sequentially: one process at a time so runs do not compete for cores; rounds alternate the two sides
   const results: WorkerResult[] = [];
-  for (const w of o.workloads) for (const b of o.backends) results.push(await runWorker(b, w, o));
-  const py = await runPython(o);
+  let py: PyOut | string = 'not run';
+  for (let round = 0; round < o.rounds; round++) {
+    const runTfjs = async () => {
+      for (const w of o.workloads)
+        for (const b of o.backends)
+          if (round === 0 || b === 'torch') mergeRound(results, await runWorker(b, w, o));
+    };
+    const runPy = async () => {
+      const p = await runPython(o);
+      py = mergePy(py, p);
+    };
+    if (o.rounds > 1) log(`round ${round + 1} of ${o.rounds}`);
+    if (round % 2 === 0) {
+      await runTfjs();
+      await runPy();
+    } else {
+      await runPy();
+      await runTfjs();
+    }
+  }
   const get = (b: string, w: string) => results.find((r) => r.backend === b && r.workload === w);
   const pyGet = (w: string): WorkerResult | undefined =>
     typeof py === 'string' ? { backend: 'pytorch', workload: w, status: 'n/a', note: py } : py.results[w];
@@ -357,6 +415,18 @@ async function main(): Promise<void> {
     rows.push(row);
   }
   const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+
+  // per-round ratios: how much the ratio moves between rounds on this machine
+  const roundLines: string[] = [];
+  for (const w of o.workloads) {
+    const t = get('torch', w)?.rounds;
+    const p = pyGet(w)?.rounds;
+    if (!t || !p || t.length < 2) continue;
+    const ratios = t.slice(0, p.length).map((v, i) => (v / p[i]!).toFixed(2) + '×');
+    roundLines.push(
+      `${w}: torch ${t.map(fmt).join(', ')}; PyTorch ${p.map(fmt).join(', ')}; ratio ${ratios.join(', ')}`,
+    );
+  }
 
   // correctness: same seeds and same initial weights everywhere, so step-1/step-2 losses must agree
   const checks: string[] = [];
@@ -400,7 +470,7 @@ async function main(): Promise<void> {
   if (blas.warning) warnings.push(blas.warning);
   const stepsNote =
     `median time per training step (forward, backward, Adam update, loss read back) over ${o.steps} steps ` +
-    `after ${o.warmup} warm-up; ×PyTorch = backend time / PyTorch time (lower is faster)`;
+    `after ${o.warmup} warm-up${o.rounds > 1 ? `, in each of ${o.rounds} alternating rounds (torch backend and PyTorch; pooled)` : ''}; ×PyTorch = backend time / PyTorch time (lower is faster)`;
   const md = [
     `# genmodels backend benchmark — ${new Date().toISOString()}`,
     '',
@@ -415,6 +485,10 @@ async function main(): Promise<void> {
     table,
     '',
     ...[...footnotes].map((f) => f + '  '),
+    ...(roundLines.length
+      ? ['', `Per-round medians (${o.rounds} alternating rounds; the table pools all rounds):`, '']
+      : []),
+    ...roundLines.map((l) => `- ${l}`),
     ...(checks.length
       ? ['', 'Loss check (identical initial weights, data and noise on every engine):', '']
       : []),

@@ -24,6 +24,8 @@ export interface WorkerResult {
   /** tensors alive after the timed steps minus before (must be 0) */
   tensorLeak?: number;
   info?: Record<string, unknown>;
+  /** with several bench rounds: each round's median (the pooled `median` is over all rounds' times) */
+  rounds?: number[];
 }
 
 /** Repository root: this file is <root>/<outDir>/bench/worker.js. */

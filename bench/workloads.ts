@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../src/core/rng.js';
 import { ADAM_DEFAULTS, Adam, type OptimConfig } from '../src/train/optim.js';
+import { sigmoidCrossEntropy } from '../src/ops/fused.js';
 
 export type WorkloadName = 'W1' | 'W2' | 'G';
 
@@ -81,10 +82,11 @@ export interface Workload {
   dispose(): void;
 }
 
-/** Sigmoid cross-entropy with logits, elementwise: max(l,0) - l*x + log(1 + exp(-|l|)). */
-function sigmoidCE(logits: tf.Tensor, x: tf.Tensor): tf.Tensor {
-  return tf.add(tf.sub(tf.relu(logits), tf.mul(logits, x)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
-}
+/**
+ * Sigmoid cross-entropy with logits, elementwise: max(l,0) - l*x + log(1 + exp(-|l|)). The library's fused op
+ * (src/ops/fused.ts; what its Bernoulli likelihood uses), as PyTorch's F.binary_cross_entropy_with_logits.
+ */
+const sigmoidCE = sigmoidCrossEntropy;
 
 /** A training step with the library's Adam over vars (keyed by variable name), and its optimizer state. */
 function makeStep(vars: tf.Variable[], lossFn: () => tf.Scalar): { step: () => tf.Scalar; opt: Adam } {

@@ -1,5 +1,7 @@
-// Bernoulli(sigmoid(logits)), in softplus forms: log p(x) = -x softplus(-l) - (1 - x) softplus(l).
+// Bernoulli(sigmoid(logits)), in softplus forms: log p(x) = -x softplus(-l) - (1 - x) softplus(l)
+// = -(softplus(l) - l x), the negative sigmoid cross-entropy (one fused op: src/ops/fused.ts).
 import * as tf from '@tensorflow/tfjs-core';
+import { sigmoidCrossEntropy } from '../ops/fused.js';
 import { softplus, type Distribution } from './util.js';
 
 export class Bernoulli implements Distribution {
@@ -7,10 +9,7 @@ export class Bernoulli implements Distribution {
 
   /** Elementwise log-mass of x in {0,1} (for x in [0,1]: the negative binary cross-entropy). */
   logProb(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const l = this.logits;
-      return tf.neg(tf.add(tf.mul(x, softplus(tf.neg(l))), tf.mul(tf.sub(1, x), softplus(l))));
-    });
+    return tf.tidy(() => tf.neg(sigmoidCrossEntropy(this.logits, x)));
   }
 
   /** x = 1 where u < sigmoid(l), u ~ U[0,1). float32 0/1 values. */

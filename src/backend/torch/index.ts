@@ -16,7 +16,7 @@ import { getKernelsForBackend } from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.js';
 import { fusedAdamUpdate } from './adam.js';
 import { setFastAdam } from '../../train/optim.js';
-import { CPU, bindOps, kernels } from './kernels.js';
+import { CPU, bindOps, fusedKernels, kernels } from './kernels.js';
 import { fallbackCounts, runOnCpu } from './fallback.js';
 import { loadAddon, loadError } from './native.js';
 
@@ -60,7 +60,7 @@ export function registerTorch(opts: { threads?: number; cacheBytes?: number } = 
     },
     3,
   );
-  for (const [name, impl] of Object.entries(kernels)) {
+  for (const [name, impl] of [...Object.entries(kernels), ...Object.entries(fusedKernels)]) {
     const config: KernelConfig = {
       kernelName: name,
       backendName: 'torch',

@@ -9,6 +9,7 @@ import { backend_util, slice_util, upcastType, util } from '@tensorflow/tfjs-cor
 import type { DataType, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { TorchBackend, scalarType } from './backend.js';
 import type { Arg, NTensor } from './native.js';
+import { FUSED } from '../../ops/fused.js';
 
 export const CPU = Symbol('cpu-fallback');
 type Inputs = Record<string, TensorInfo>;
@@ -79,6 +80,10 @@ const op = {
   cumprod: aten('cumprod'),
   rsqrt: aten('rsqrt'),
   unsqueeze: aten('unsqueeze'),
+  softplus: aten('softplus'),
+  sub_: aten('sub_', 'Tensor'),
+  mul_: aten('mul_', 'Tensor'),
+  neg_: aten('neg_'),
 };
 
 // ------------------------------------------------------------------ small helpers
@@ -738,3 +743,23 @@ function cumulative(b: TorchBackend, x: TensorInfo, a: Attrs, fill: number): Ten
   if (a.reverse) t = op.flip(t, [axis]);
   return b.out(t, isInt(x.dtype) ? 'int32' : x.dtype);
 }
+
+/**
+ * Kernels of the fused operations in src/ops/fused.ts (not tfjs kernels: tfjs falls back to their
+ * composite form on backends without them).
+ */
+export const fusedKernels: Record<string, Kernel> = {
+  // softplus(l) - l x: 3 passes (ATen's binary_cross_entropy_with_logits takes 6 here)
+  [FUSED.sigmoidCE]: (b, { logits, x }) => {
+    const l = b.t(logits);
+    return b.out(op.sub_(op.softplus(l, 1, 20), op.mul(l, b.t(x))), 'float32');
+  },
+  // [dy (sigmoid(l) - x), -dy l]: 3 + 2 passes, the temporaries updated in place
+  [FUSED.sigmoidCEGrad]: (b, { dy, logits, x }) => {
+    const g = b.t(dy);
+    const l = b.t(logits);
+    const dl = op.mul_(op.sub_(op.sigmoid(l), b.t(x)), g);
+    const dx = op.neg_(op.mul(l, g));
+    return [b.out(dl, 'float32'), b.out(dx, 'float32')];
+  },
+};
