@@ -103,6 +103,101 @@ class ConvNet(torch.nn.Module):
         return F.binary_cross_entropy_with_logits(self.c4(h), x)
 
 
+class Glow(torch.nn.Module):
+    """G: the library's Glow (src/families/flows/glow.ts), NHWC like tfjs: L=2 levels of squeeze -> K steps of
+    [ActNorm (data-dependent init on the first batch), invertible 1x1 conv W = P L (U + diag(sign exp(logs))),
+    affine coupling on the channel halves (mask-based: net input [b*x, b], exp(s) = sigmoid(h + 2))], split after
+    level 1; loss = mean NLL (nats per example) under N(0, I). Weights as bench/workloads.ts makeG() sets them."""
+
+    def __init__(self, size=28, levels=2, depth=4, hidden=64):
+        super().__init__()
+        self.levels, self.depth = levels, depth
+        idx = 0
+        self.steps = torch.nn.ModuleList()
+        H, C = size, 1
+        for level in range(levels):
+            H, C = H // 2, C * 4
+            for _ in range(depth):
+                m = torch.nn.Module()
+                m.C, m.HW = C, H * H
+                m.an_bias = torch.nn.Parameter(torch.zeros(C))
+                m.an_logs = torch.nn.Parameter(torch.zeros(C))
+                m.register_buffer("P", torch.flip(torch.eye(C), [1]))
+                m.register_buffer("sign", torch.tensor([(-1.0 if k % 2 else 1.0) for k in range(C)]))
+                m.L = torch.nn.Parameter(param(idx, [C, C], C)); idx += 1
+                m.U = torch.nn.Parameter(param(idx, [C, C], C)); idx += 1
+                m.logs = torch.nn.Parameter(param(idx, [C], C)); idx += 1
+                convs = []
+                for k, ci, co in [(3, 2 * C, hidden), (1, hidden, hidden), (3, hidden, 2 * C)]:
+                    c = torch.nn.Conv2d(ci, co, k, padding="same")
+                    with torch.no_grad():
+                        c.weight.copy_(param(idx, [k, k, ci, co], k * k * ci).permute(3, 2, 0, 1))
+                        c.bias.copy_(param(idx + 1, [co], k * k * ci))
+                    idx += 2
+                    convs.append(c)
+                m.convs = torch.nn.ModuleList(convs)
+                b = torch.zeros(C)
+                b[: C // 2] = 1.0
+                m.register_buffer("mask", b)
+                self.steps.append(m)
+            if level + 1 < levels:
+                C //= 2
+        self.initialized = False
+
+    @staticmethod
+    def squeeze(x):
+        n, H, W, C = x.shape
+        return x.reshape(n, H // 2, 2, W // 2, 2, C).permute(0, 1, 3, 2, 4, 5).reshape(n, H // 2, W // 2, 4 * C)
+
+    def step(self, m, x, init):
+        # ActNorm: y = (x + b) exp(logs)
+        if init:
+            with torch.no_grad():
+                mean = x.mean(dim=(0, 1, 2))
+                std = x.var(dim=(0, 1, 2), unbiased=False).sqrt()
+                m.an_bias.copy_(-mean)
+                m.an_logs.copy_(-torch.log(std + 1e-6))
+        x = (x + m.an_bias) * torch.exp(m.an_logs)
+        logdet = m.HW * m.an_logs.sum()
+        # invertible 1x1 conv, y = x W^T
+        C = m.C
+        lower = torch.tril(torch.ones(C, C), -1)
+        Lm = m.L * lower + torch.eye(C)
+        Um = m.U * lower.t() + torch.diag(m.sign * torch.exp(m.logs))
+        W = m.P @ (Lm @ Um)
+        x = x @ W.t()
+        logdet = logdet + m.HW * m.logs.sum()
+        # affine coupling, mask b on channels
+        b = m.mask
+        inp = torch.cat([x * b, torch.ones_like(x) * b], -1).permute(0, 3, 1, 2)
+        h = F.relu(m.convs[0](inp))
+        h = F.relu(m.convs[1](h))
+        out = m.convs[2](h).permute(0, 2, 3, 1)
+        hs, t = out[..., :C], out[..., C:]
+        s = -F.softplus(-(hs + 2)) * (1 - b)
+        x = x * torch.exp(s) + t * (1 - b)
+        return x, logdet + s.flatten(1).sum(1)
+
+    def forward(self, x):
+        init = not self.initialized
+        self.initialized = True
+        n = x.shape[0]
+        zs, logdet, i = [], torch.zeros(n), 0
+        for level in range(self.levels):
+            x = self.squeeze(x)
+            for _ in range(self.depth):
+                x, ld = self.step(self.steps[i], x, init)
+                logdet = logdet + ld
+                i += 1
+            if level + 1 < self.levels:
+                C = x.shape[-1]
+                zs.append(x[..., : C // 2].flatten(1))
+                x = x[..., C // 2:]
+        z = torch.cat(zs + [x.flatten(1)], 1)
+        log_pz = -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
+        return -(log_pz + logdet).mean()
+
+
 def make(name):
     if name == "W1":
         B, D, Z = 128, 784, 32
@@ -116,13 +211,19 @@ def make(name):
         x = binary_data(B * S * S).reshape(B, 1, S, S)
         model = ConvNet()
         return model, (lambda: model(x))
-    return None, None  # G: Glow not implemented yet (see SLOT G in workloads.ts)
+    if name == "G":
+        B, S = 16, 28
+        # NHWC [B,28,28,1]: the same flat order as workloads.ts makeG()'s data
+        x = torch.from_numpy(uniforms(DATA_SEED, B * S * S)).reshape(B, S, S, 1)
+        model = Glow()
+        return model, (lambda: model(x))
+    return None, None
 
 
 def bench_workload(name, steps, warmup):
     model, loss_fn = make(name)
     if model is None:
-        return {"status": "n/a", "note": "n/a (flows not implemented yet)"}
+        return {"status": "n/a", "note": f"n/a (unknown workload {name})"}
     opt = torch.optim.Adam(model.parameters(), **ADAM)
     times, losses = [], []
     for s in range(warmup + steps):

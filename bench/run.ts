@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../src/core/model.js';
 import { median, ROOT, torchAddonBuilt, type WorkerResult } from './worker.js';
-import { WORKLOADS, G_NOT_AVAILABLE } from './workloads.js';
+import { WORKLOADS } from './workloads.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ALL_WORKLOADS = ['W1', 'W2', 'G', 'add'];
@@ -28,7 +28,7 @@ const ROW_LABEL: Record<string, string> = {
 const LOSS_RTOL = 1e-3;
 /** conv training on the JS/wasm backends takes tens of seconds per step: fewer steps there */
 const SLOW = (backend: string, workload: string) =>
-  workload === 'W2' && (backend === 'wasm' || backend === 'cpu');
+  (workload === 'W2' || workload === 'G') && (backend === 'wasm' || backend === 'cpu');
 
 interface Options {
   workloads: string[];
@@ -155,7 +155,6 @@ function runJson(
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
 async function runWorker(backend: string, workload: string, o: Options): Promise<WorkerResult> {
-  if (workload === 'G') return { backend, workload, status: 'n/a', note: G_NOT_AVAILABLE };
   if (backend === 'torch' && !torchAddonBuilt())
     return { backend, workload, status: 'n/a', note: 'n/a (addon not built)' };
   const slow = SLOW(backend, workload);
@@ -164,7 +163,7 @@ async function runWorker(backend: string, workload: string, o: Options): Promise
   const args = [path.join(HERE, 'worker.js'), '--backend', backend, '--workload', workload];
   args.push('--steps', String(steps), '--warmup', String(warmup));
   if (o.threads > 0 && backend === 'torch') args.push('--threads', String(o.threads));
-  if (backend === 'wasm' && workload === 'W2') args.push('--shim');
+  if (backend === 'wasm' && (workload === 'W2' || workload === 'G')) args.push('--shim');
   log(`${backend} ${workload}: ${warmup} warm-up + ${steps} steps ...`);
   const t0 = Date.now();
   const env = backend === 'torch' ? libtorchEnv(o) : process.env;
@@ -395,7 +394,7 @@ async function main(): Promise<void> {
         continue;
       }
       let cell = fmt(r.median!);
-      if (b === 'wasm' && w === 'W2' && r.info?.shimmed) {
+      if (b === 'wasm' && r.info?.shimmed) {
         cell += ' †';
         footnotes.add(
           '† tfjs-backend-wasm has no Conv2DBackpropFilter kernel (the plain run fails with "Kernel ' +
@@ -430,7 +429,7 @@ async function main(): Promise<void> {
 
   // correctness: same seeds and same initial weights everywhere, so step-1/step-2 losses must agree
   const checks: string[] = [];
-  for (const w of o.workloads.filter((x) => x === 'W1' || x === 'W2')) {
+  for (const w of o.workloads.filter((x) => x === 'W1' || x === 'W2' || x === 'G')) {
     const have: [string, number[]][] = [];
     for (const b of o.backends) {
       const r = get(b, w);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerAllGradients } from '../src/backend/gradients.js';
 import { backendInfo as libBackendInfo, initBackend, type BackendName } from '../src/backend/index.js';
-import { makeWorkload, G_NOT_AVAILABLE, type WorkloadName } from './workloads.js';
+import { makeWorkload, type WorkloadName } from './workloads.js';
 
 export interface WorkerResult {
   backend: string;
@@ -173,7 +173,6 @@ async function main(): Promise<WorkerResult> {
     const times = timeSmallAdd(steps, 10000);
     return { ...base, status: 'ok', times, median: median(times), mean: mean(times), unit: 'us', info };
   }
-  if (workload === 'G') return { ...base, note: G_NOT_AVAILABLE };
   const w = makeWorkload(workload as WorkloadName);
   if (!w) return { ...base, status: 'error', note: `unknown workload ${workload}` };
 

@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../src/core/rng.js';
 import { ADAM_DEFAULTS, Adam, type OptimConfig } from '../src/train/optim.js';
+import type { DataSpec } from '../src/data/spec.js';
+import { createGlow } from '../src/families/flows/glow.js';
 import { sigmoidCrossEntropy } from '../src/ops/fused.js';
 
 export type WorkloadName = 'W1' | 'W2' | 'G';
@@ -12,7 +14,7 @@ export type WorkloadName = 'W1' | 'W2' | 'G';
 export const WORKLOADS: Record<WorkloadName, string> = {
   W1: 'MLP VAE step (batch 128, 784-512-{32,32} / 32-512-784, Adam)',
   W2: 'conv step (batch 64, 28x28x1, 3x conv3x3 64ch + conv1x1, Adam)',
-  G: 'Glow training step',
+  G: 'Glow step (batch 16, 28x28x1, L=2, K=4, conv width 64, Adam)',
 };
 
 /**
@@ -190,14 +192,74 @@ export function makeW2(): Workload {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// SLOT G: Glow training step. Fill this in once src/families/flows/ has Glow (actnorm, invertible 1x1 conv,
-// affine coupling, multi-scale) and reference.py has the matching PyTorch model. Until then the bench prints
-// 'n/a (flows not implemented yet)'. Do not put a stand-in here: a number in that row must be Glow.
+// G: a Glow training step (Kingma & Dhariwal 2018) with the library's own Glow (src/families/flows/glow.ts):
+// batch 16 of 28x28x1 values in [0, 1); L = 2 levels (squeeze -> 14x14x4, K = 4 steps of ActNorm + invertible
+// 1x1 conv (LU) + affine coupling (conv3x3 64 -> conv1x1 64 -> conv3x3, scale sigmoid(h + 2)), split ->
+// 14x14x2, squeeze -> 7x7x8, K = 4 steps); loss = mean NLL in nats per example under N(0, I); Adam.
+// Step 1 runs ActNorm's data-dependent init. Every other weight is set from the shared seeds so reference.py
+// builds the same network: coupling convs PyTorch-default uniform (param()), LU factors L, U, logs uniform
+// U(-1/sqrt(C), 1/sqrt(C)), P the reversal permutation, sign alternating +1, -1.
 // ---------------------------------------------------------------------------------------------------------
-export const G_NOT_AVAILABLE = 'n/a (flows not implemented yet)';
+export const G_ARCH = { batch: 16, size: 28, levels: 2, depth: 4, hidden: 64 };
 
+export function makeG(): Workload {
+  const { batch: B, size: S } = G_ARCH;
+  const spec: DataSpec = { kind: 'image', shape: [S, S, 1], domain: 'unit' };
+  const model = createGlow(
+    'glow',
+    { levels: G_ARCH.levels, depth: G_ARCH.depth, hidden: G_ARCH.hidden, scale: 'sigmoid' },
+    spec,
+    0,
+  );
+  const x = tf.tensor(uniforms(DATA_SEED, B * S * S), [B, S, S, 1]);
+  // the values param(index, shape, fanIn) would hold, as a plain tensor (PyTorch's default init range)
+  const init = (index: number, shape: number[], fanIn: number) =>
+    tf.tensor(
+      uniforms(
+        PARAM_SEED + index,
+        shape.reduce((a, b) => a * b, 1),
+      ).map((u) => (2 * u - 1) / Math.sqrt(fanIn)),
+      shape,
+    );
+  let i = 0;
+  let fanIn = 1;
+  for (const [name, v] of model.variables()) {
+    const part = name.split('.').slice(1).join('.');
+    const C = v.shape[0]!;
+    let t: tf.Tensor | null = null;
+    if (part === 'invconv.P')
+      t = tf.tensor2d(
+        Array.from({ length: C * C }, (_, k) => (Math.floor(k / C) + (k % C) === C - 1 ? 1 : 0)),
+        [C, C],
+      );
+    else if (part === 'invconv.sign') t = tf.tensor1d(Array.from({ length: C }, (_, k) => (k % 2 ? -1 : 1)));
+    else if (['invconv.L', 'invconv.U', 'invconv.logs'].includes(part)) t = init(i++, v.shape, C);
+    else if (part.startsWith('coupling.nn.')) {
+      // weights [k, k, ci, co], then their biases [co] with the same fan-in
+      if (v.rank === 4) fanIn = v.shape[0]! * v.shape[1]! * v.shape[2]!;
+      t = init(i++, v.shape, fanIn);
+    }
+    if (t) {
+      v.assign(t);
+      t.dispose();
+    }
+  }
+  const [objective] = model.objectives();
+  const ctx = { step: 0, epoch: 0, seed: () => 0, training: true };
+  const { step, opt } = makeStep(objective!.variables(), () => objective!.loss({ x }, ctx).loss);
+  return {
+    name: 'G',
+    step,
+    dispose: () => {
+      opt.dispose();
+      x.dispose();
+      model.dispose();
+    },
+  };
+}
 export function makeWorkload(name: WorkloadName): Workload | null {
   if (name === 'W1') return makeW1();
   if (name === 'W2') return makeW2();
-  return null; // G: see SLOT G above
+  if (name === 'G') return makeG();
+  return null;
 }

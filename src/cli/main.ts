@@ -13,6 +13,14 @@ import { FASHION_MNIST_DIR, SKLEARN_DATA_DIR, mnistDir } from '../data/paths.js'
 import type { Dataset } from '../data/types.js';
 import { dims, type DataSpec } from '../data/spec.js';
 import { evaluate, formatEval, type EvalResult } from '../eval/evaluate.js';
+import {
+  CLASSIFIER_DATASETS,
+  CLASSIFIER_TRAIN_DEFAULTS,
+  classifierDir,
+  saveClassifier,
+  trainClassifier,
+  type ClassifierDataset,
+} from '../eval/classifier.js';
 import { imageGrid, savePng, scatterPlot } from '../io/png.js';
 import {
   loadCheckpoint,
@@ -22,6 +30,8 @@ import {
 } from '../train/checkpoint.js';
 import {
   NonFiniteLossError,
+  NonFiniteSampleError,
+  countNonFinite,
   TRAIN_DEFAULTS,
   makeTrainConfig,
   train,
@@ -29,6 +39,7 @@ import {
 } from '../train/loop.js';
 import { intArg, numArg, parse, parseSet } from './args.js';
 import '../families/index.js';
+import { explainTable } from '../families/autoregressive/explain.js';
 
 const HELP: Record<string, string> = {
   main: `genmodels — deep generative models (train, evaluate, sample)
@@ -41,7 +52,9 @@ commands:
   eval <ckpt>                test-set likelihood (exact NLL, or -ELBO / -IWAE bounds)
   interpolate <ckpt>         decode a latent path between two test images
   reproduce <recipe>         train + evaluate a published-result recipe (recipes/), print a results row
+  train-classifier --data D  train the MNIST / Fashion-MNIST feature classifier used by FID (assets/)
   info                       backend, versions, models and datasets
+  explain [--pixels n]       parameter counts of p(x) factorizations for n binary pixels (full joint .. PixelCNN)
 
 'genmodels <command> --help' for a command's options.`,
   train: `usage: genmodels train <model> --data <dataset|file.csv> [options]
@@ -63,15 +76,26 @@ commands:
                     training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')}
   --max-steps N     stop (with a checkpoint) after N steps in total
 
+Flows (realnvp, nice, glow, maf, nsf) need continuous data: images with --set data.dequantize=true (optionally
+data.logit=0.05); eval then reports bits/dim of the original 8-bit data. 2-D data also get density.png.
 Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.`,
   sample: `usage: genmodels sample <ckpt> [--n 64] [--label k] [--seed N] [--temperature T] [--out samples.png]
 
   <ckpt> is a run directory (runs/NAME) or its checkpoint/ folder.
-  Images give a grid PNG, 2-D data a scatter PNG, other tables a CSV (--out f.csv, default stdout).`,
-  eval: `usage: genmodels eval <ckpt> [--iw K] [--split test|train] [--limit N] [--batch-size N] [--seed N] [--json]
+  Images give a grid PNG, 2-D data a scatter PNG, other tables a CSV (--out f.csv, default stdout).
+  --temperature T scales the latent noise (flows: z ~ N(0, T^2 I)). NaN/Inf samples are reported (exit 1)
+  and nothing is written.`,
+  eval: `usage: genmodels eval <ckpt> [--iw K] [--split test|train] [--limit N] [--batch-size N] [--seed N]
+                      [--samples N] [--no-ema] [--json]
 
   exact-density models: NLL; bound models: -ELBO, and -IWAE with K importance samples (--iw K).
-  Reported in nats per example and bits/dim.`,
+  Reported in nats per example and bits/dim.
+  Models without a likelihood (GANs), and any model with --samples N: sample metrics from N samples:
+  MNIST / Fashion-MNIST: FID and precision/recall (k=3) on the features of the project's classifier
+  (assets/classifiers/), beside the floor (real train vs real test images); conditional models: the share
+  of samples classified as the label asked. 2-D mixtures: modes covered and high-quality fraction.
+  Default N: 10000 images, 2500 2-D points, 5000 other vectors.
+  --no-ema evaluates the raw weights of a run trained with an EMA (default: the averaged weights).`,
   interpolate: `usage: genmodels interpolate <ckpt> --out f.png [--a 0 --b 1 --steps 10]
 
   Encodes test images a and b, decodes points on the straight line between their latent codes.
@@ -83,6 +107,17 @@ Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.`
   Re-running continues an unfinished run (--resume) and skips training when it is complete.
   --epochs and --iw override the recipe for a quick check (the row then says so).
   recipes: ${listRecipes().join(', ') || '(none)'}`,
+  'train-classifier': `usage: genmodels train-classifier --data mnist|fashion-mnist [--epochs N] [--seed N] [--out DIR]
+
+  Trains the small convnet whose penultimate layer is the feature space of FID and precision/recall
+  (src/eval/classifier.ts) on the real training split, prints its test accuracy, and writes
+  classifier.safetensors + classifier.json to DIR (default assets/classifiers/<data>/, which eval reads).
+  Defaults: ${CLASSIFIER_TRAIN_DEFAULTS.epochs} epochs, batch ${CLASSIFIER_TRAIN_DEFAULTS.batchSize}, lr ${CLASSIFIER_TRAIN_DEFAULTS.lr}, seed ${CLASSIFIER_TRAIN_DEFAULTS.seed}.`,
+  explain: `usage: genmodels explain [--pixels 784]
+
+  Parameters of a distribution over n binary pixels: full joint table (2^n - 1), independent pixels (n),
+  a Markov chain (2n - 1), and the autoregressive models as built (default configs, on a square image when
+  n is a square), counted from their variables; 'free' = weights that the masks leave trainable.`,
   info: `usage: genmodels info
 
   Backend in use, threads, versions, registered models with their taxonomy, datasets and where they are found.`,
@@ -332,6 +367,7 @@ async function cmdSample(argv: string[]): Promise<number> {
   const ck = loadCheckpoint(positionals[0]!, { useEma: true });
   const model = ck.model;
   const label = sampleLabel(o.label, model);
+  const t0 = performance.now();
   const x = (await tf
     .tidy(() =>
       model.sample(n, {
@@ -341,6 +377,13 @@ async function cmdSample(argv: string[]): Promise<number> {
       }),
     )
     .data()) as Float32Array;
+  const bad = countNonFinite(x);
+  if (bad > 0) {
+    model.dispose();
+    throw new NonFiniteSampleError(
+      `${bad} of ${x.length} sampled values are NaN/Inf (checkpoint step ${ck.config.state.step}); nothing written (a lower --temperature may help)`,
+    );
+  }
   const disp = display(x, ck);
   const s = model.spec;
   const out =
@@ -360,6 +403,10 @@ async function cmdSample(argv: string[]): Promise<number> {
     else process.stdout.write(csv);
   }
   if (out) process.stderr.write(`wrote ${n} samples to ${out}\n`);
+  if (model.taxonomy.sampling === 'iterative') {
+    const sec = (performance.now() - t0) / 1000;
+    process.stderr.write(`sampling: ${sec.toFixed(2)} s, ${(n / sec).toFixed(2)} samples/s\n`);
+  }
   model.dispose();
   return 0;
 }
@@ -369,11 +416,12 @@ async function evalCheckpoint(
   dir: string,
   backendArg: unknown,
   opts: Parameters<typeof evaluate>[2],
+  useEma = true,
 ): Promise<{ result: EvalResult; config: CheckpointConfig; backend: string }> {
   const { config } = readCheckpointConfig(dir); // fail on a foreign checkpoint before starting a backend
   if (!config.data) throw new UserError('this checkpoint does not record its dataset');
   const backend = await useBackend(backendArg);
-  const ck = loadCheckpoint(dir, { useEma: true });
+  const ck = loadCheckpoint(dir, { useEma });
   try {
     return { result: await evaluate(ck.model, loadDataset(config.data), opts), config, backend };
   } finally {
@@ -392,6 +440,8 @@ async function cmdEval(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       json: { type: 'boolean' },
       backend: { type: 'string' },
+      samples: { type: 'string' },
+      'no-ema': { type: 'boolean' },
     },
     'eval',
   );
@@ -404,13 +454,20 @@ async function cmdEval(argv: string[]): Promise<number> {
   const maxN = intArg(o.limit, '--limit', 1);
   const batchSize = intArg(o['batch-size'], '--batch-size', 1) ?? 256;
   const seed = intArg(o.seed, '--seed', 0) ?? 0;
-  const { result: r } = await evalCheckpoint(positionals[0]!, o.backend, {
-    split,
-    iw,
-    maxN,
-    batchSize,
-    seed,
-  });
+  const samples = intArg(o.samples, '--samples', 5);
+  const { result: r } = await evalCheckpoint(
+    positionals[0]!,
+    o.backend,
+    {
+      split,
+      iw,
+      maxN,
+      batchSize,
+      seed,
+      ...(samples !== undefined ? { samples } : {}),
+    },
+    !o['no-ema'],
+  );
   process.stdout.write((o.json ? JSON.stringify(r) : formatEval(r)) + '\n');
   return 0;
 }
@@ -582,7 +639,8 @@ interface Recipe {
     train?: Record<string, unknown>;
     data?: Record<string, unknown>;
   };
-  eval?: { iw?: number; split?: 'test' | 'train'; batchSize?: number };
+  /** samples: number of samples for sample metrics (FID, precision/recall; density-'none' models always get them) */
+  eval?: { iw?: number; split?: 'test' | 'train'; batchSize?: number; samples?: number };
   target?: { metric: string; nats?: number; bitsPerDim?: number; reference?: string };
 }
 
@@ -673,8 +731,11 @@ async function cmdReproduce(argv: string[]): Promise<number> {
     iw,
     batchSize: recipe.eval?.batchSize ?? 100,
     seed: 0,
+    ...(recipe.eval?.samples !== undefined ? { samples: recipe.eval.samples } : {}),
   });
   process.stdout.write(formatEval(r) + '\n');
+  if (r.samples && r.metrics.length === 0)
+    return writeSampleRow(recipe, r, config, backend, outDir, epochsOverride);
 
   // 3. the results-table row
   const state = config.state as { epoch: number; step: number; elapsedSec?: number };
@@ -710,6 +771,88 @@ async function cmdReproduce(argv: string[]): Promise<number> {
   return 0;
 }
 
+// ------------------------------------------------------------------ train-classifier
+async function cmdTrainClassifier(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parse(
+    argv,
+    {
+      data: { type: 'string' },
+      epochs: { type: 'string' },
+      seed: { type: 'string' },
+      limit: { type: 'string' },
+      out: { type: 'string' },
+      backend: { type: 'string' },
+    },
+    'train-classifier',
+  );
+  if (o.help) return help('train-classifier');
+  if (positionals.length) throw new UserError(`train-classifier takes no positional arguments`);
+  const data = String(o.data ?? '');
+  if (!(CLASSIFIER_DATASETS as readonly string[]).includes(data))
+    throw new UserError(`train-classifier needs --data ${CLASSIFIER_DATASETS.join(' or ')}`);
+  const backend = await useBackend(o.backend);
+  const opts = {
+    ...CLASSIFIER_TRAIN_DEFAULTS,
+    epochs: intArg(o.epochs, '--epochs', 1) ?? CLASSIFIER_TRAIN_DEFAULTS.epochs,
+    seed: intArg(o.seed, '--seed', 0) ?? CLASSIFIER_TRAIN_DEFAULTS.seed,
+    limit: intArg(o.limit, '--limit', 1) ?? 0,
+    log: (s: string) => process.stderr.write(s + '\n'),
+  };
+  const outDir = o.out !== undefined ? String(o.out) : classifierDir(data as ClassifierDataset);
+  process.stderr.write(`training the ${data} feature classifier on ${backend} -> ${outDir}\n`);
+  const { net, info } = trainClassifier(data as ClassifierDataset, opts);
+  saveClassifier(outDir, net, info);
+  net.dispose();
+  process.stdout.write(
+    `${data} classifier: test accuracy ${(100 * info.testAccuracy).toFixed(2)}% (binarized test ${(100 * info.testAccuracyBinarized).toFixed(2)}%), ${info.trained.seconds} s on ${backend}; wrote ${outDir}\n`,
+  );
+  return 0;
+}
+
+/** reproduce's results row for a model judged by its samples (FID, precision/recall, modes, label accuracy) */
+function writeSampleRow(
+  recipe: Recipe,
+  r: EvalResult,
+  config: CheckpointConfig,
+  backend: string,
+  outDir: string,
+  epochsOverride: number | undefined,
+): number {
+  const s = r.samples!;
+  const state = config.state as { epoch: number; step: number; elapsedSec?: number };
+  const min = (state.elapsedSec ?? 0) / 60;
+  const f = (v: number | undefined, d: number) => (v === undefined ? 'n/a' : v.toFixed(d));
+  const quality =
+    s.fid !== undefined
+      ? `${f(s.fid, 2)} (floor ${f(s.fidFloor, 2)})`
+      : s.modes
+        ? `modes ${s.modes.covered}/${s.modes.modes}, high-quality ${(100 * s.modes.highQuality).toFixed(1)}%`
+        : 'n/a';
+  const row =
+    `| ${recipe.model} | ${recipe.data} | ${quality} | ${f(s.precision, 3)} / ${f(s.recall, 3)} | ` +
+    `${s.labelAccuracy !== undefined ? `${(100 * s.labelAccuracy).toFixed(1)}%` : '—'} | ${state.epoch} | ` +
+    `${min >= 60 ? `${(min / 60).toFixed(2)} h` : `${min.toFixed(1)} min`} | ${backend} | ` +
+    `\`genmodels reproduce ${recipe.name}\`${epochsOverride !== undefined ? ' (overridden: quick check)' : ''} |`;
+  const result = {
+    recipe: recipe.name,
+    eval: r,
+    epochs: state.epoch,
+    steps: state.step,
+    trainSec: state.elapsedSec,
+    backend,
+    row,
+  };
+  fs.writeFileSync(path.join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(path.join(outDir, 'result.md'), row + '\n');
+  process.stdout.write(
+    `| model | data | FID (n=${s.n}, own features) | precision / recall | label acc. | epochs | train wall time | backend | how |\n` +
+      '|---|---|---|---|---|---|---|---|---|\n' +
+      row +
+      '\n',
+  );
+  return 0;
+}
+
 function help(cmd: string): number {
   process.stdout.write(HELP[cmd]! + '\n');
   return 0;
@@ -734,11 +877,25 @@ export async function main(argv: string[]): Promise<number> {
       return cmdInfo(rest);
     case 'reproduce':
       return cmdReproduce(rest);
+    case 'train-classifier':
+      return cmdTrainClassifier(rest);
+    case 'explain':
+      return cmdExplain(rest);
     default:
       throw new UserError(
-        `unknown command '${cmd}' (commands: train, sample, eval, interpolate, reproduce, info; see genmodels --help)`,
+        `unknown command '${cmd}' (commands: train, sample, eval, interpolate, reproduce, train-classifier, info, explain; see genmodels --help)`,
       );
   }
+}
+
+async function cmdExplain(argv: string[]): Promise<number> {
+  const { values: o } = parse(argv, { pixels: { type: 'string' } }, 'explain');
+  if (o.help) return help('explain');
+  const pixels = intArg(o.pixels, '--pixels', 1) ?? 784;
+  if (pixels > 4096) throw new UserError(`--pixels must be at most 4096 (got ${pixels})`);
+  await useBackend(undefined);
+  process.stdout.write(explainTable(pixels) + '\n');
+  return 0;
 }
 
 /** Print an error on one line; UserError -> exit 2, others -> 1 (stack with GENMODELS_DEBUG=1). */

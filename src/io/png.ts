@@ -376,3 +376,48 @@ export function linePlot(
   );
   return cv;
 }
+
+// ------------------------------------------------------------------------------------------- heatmap
+
+/**
+ * A 2D density heatmap: `values` on an nx x ny grid of cell centers (row j = y index from the bottom,
+ * column i = x index; values[j * nx + i]) spanning xRange x yRange. White (0) to dark blue (max); non-finite
+ * cells are drawn red.
+ */
+export function heatmap(
+  values: Float32Array | number[],
+  nx: number,
+  ny: number,
+  xRange: [number, number],
+  yRange: [number, number],
+  opts: { width?: number; height?: number; title?: string } = {},
+): Canvas {
+  const { cv, px, py } = drawAxes(
+    opts.width ?? 480,
+    opts.height ?? 480,
+    xRange,
+    yRange,
+    opts.title,
+    undefined,
+  );
+  let max = 0;
+  for (const v of values) if (Number.isFinite(v) && v > max) max = v;
+  const dx = (xRange[1] - xRange[0]) / nx;
+  const dy = (yRange[1] - yRange[0]) / ny;
+  const lo: RGB = [255, 255, 255];
+  const hi: RGB = [8, 48, 107];
+  for (let j = 0; j < ny; j++)
+    for (let i = 0; i < nx; i++) {
+      const v = values[j * nx + i]!;
+      const t = max > 0 ? Math.min(1, Math.max(0, v / max)) : 0;
+      const c: RGB = Number.isFinite(v)
+        ? ([0, 1, 2].map((k) => Math.round(lo[k]! + t * (hi[k]! - lo[k]!))) as RGB)
+        : [220, 0, 0];
+      const X0 = Math.round(px(xRange[0] + i * dx));
+      const X1 = Math.round(px(xRange[0] + (i + 1) * dx));
+      const Y0 = Math.round(py(yRange[0] + (j + 1) * dy));
+      const Y1 = Math.round(py(yRange[0] + j * dy));
+      cv.fillRect(X0, Y0, Math.max(1, X1 - X0), Math.max(1, Y1 - Y0), c);
+    }
+  return cv;
+}

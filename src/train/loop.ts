@@ -13,7 +13,7 @@ import { batches } from '../data/index.js';
 import { registerAllGradients } from '../backend/gradients.js';
 import { evaluate, formatEval, type EvalResult } from '../eval/evaluate.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { imageGrid, linePlot, range, savePng, scatterPlot, type LineSeries } from '../io/png.js';
+import { heatmap, imageGrid, linePlot, range, savePng, scatterPlot, type LineSeries } from '../io/png.js';
 import { saveCheckpoint, type LoadedCheckpoint, type TrainState } from './checkpoint.js';
 import { Adam, Ema, globalNorm, learningRate, type OptimConfig, type Schedule } from './optim.js';
 import { Progress, type ProgressMode } from './progress.js';
@@ -151,6 +151,11 @@ export interface TrainResult {
 /** The loss is NaN/Inf: training stops before the bad update is applied; nothing is saved for that step. */
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
+}
+
+/** Samples contain NaN/Inf (e.g. a flow at a high temperature): reported, nothing written. */
+export class NonFiniteSampleError extends NonFiniteLossError {
+  override name = 'NonFiniteSampleError';
 }
 
 const TRAIN_KEYS: (keyof TrainConfig)[] = Object.keys(TRAIN_DEFAULTS) as (keyof TrainConfig)[];
@@ -361,7 +366,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
       }
     });
-    ema?.update();
+    ema?.update(state.step);
     state.step += 1;
     state.stepInEpoch += 1;
     const rec: StepRecord = {
@@ -394,7 +399,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       );
       const disp = ds.toDisplay(x);
       const file = path.join(outDir, 'samples.png');
-      if (s.kind === 'image') {
+      const bad = countNonFinite(x);
+      if (bad > 0) {
+        // a NaN/Inf sample is reported with its step, never drawn (or silently clipped) into samples.png
+        const message = `non-finite samples at step ${state.step} (epoch ${state.epoch}): ${bad} of ${x.length} values are NaN/Inf; samples.png not written`;
+        log(`warning: ${message}`);
+        append({ type: 'warning', step: state.step, epoch: state.epoch, time: elapsed(), message });
+      } else if (s.kind === 'image') {
         const cv = imageGrid(disp, [n, ...s.shape], { nrow: cond ? per : undefined });
         savePng(path.join(outDir, 'samples', `epoch-${String(state.epoch).padStart(3, '0')}.png`), cv);
         savePng(file, cv);
@@ -414,6 +425,29 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           ),
         );
       }
+    }
+    if (model.taxonomy.density === 'exact' && s.kind === 'vector' && dims(s) === 2) {
+      // 2D exact-density models: density.png (p(x) on a grid over the test data) next to samples.png
+      const m = Math.min(ds.test.n, 2000);
+      const data = ds.prepare(ds.test.x.slice(0, m * 2), {
+        split: 'test',
+        epoch: 0,
+        seed: cfg.seed,
+        offset: 0,
+      });
+      const grid = await withEma(async () => densityGrid(model, data, 100));
+      const bad = countNonFinite(grid.density);
+      if (bad > 0) {
+        const message = `non-finite density at step ${state.step} (epoch ${state.epoch}): ${bad} of ${grid.density.length} grid values; density.png not written`;
+        log(`warning: ${message}`);
+        append({ type: 'warning', step: state.step, epoch: state.epoch, time: elapsed(), message });
+      } else
+        savePng(
+          path.join(outDir, 'density.png'),
+          heatmap(grid.density, grid.n, grid.n, grid.xRange, grid.yRange, {
+            title: `${model.kind} density epoch ${state.epoch}`,
+          }),
+        );
     }
     if (history.length > 1) {
       const series: LineSeries[] = objectives.map((o) => ({
@@ -518,6 +552,47 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     lastEval,
     history,
   };
+}
+
+/** Number of NaN/Inf entries. */
+export function countNonFinite(x: ArrayLike<number>): number {
+  let bad = 0;
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) bad++;
+  return bad;
+}
+
+/**
+ * p(x) of a 2D exact-density model on an n x n grid of cell centers spanning the range of `points`
+ * (interleaved x,y, model space) padded by 15%; row j = y index from the bottom. A conditional model's
+ * density is the mixture over classes with equal weights.
+ */
+export function densityGrid(
+  model: GenerativeModel,
+  points: Float32Array,
+  n: number,
+): { density: Float32Array; n: number; xRange: [number, number]; yRange: [number, number] } {
+  const xs = Array.from(points.filter((_, i) => i % 2 === 0));
+  const ys = Array.from(points.filter((_, i) => i % 2 === 1));
+  const xRange = range(xs, 0.15);
+  const yRange = range(ys, 0.15);
+  const density = new Float32Array(n * n);
+  const grid = new Float32Array(n * n * 2);
+  for (let j = 0; j < n; j++)
+    for (let i = 0; i < n; i++) {
+      grid[2 * (j * n + i)] = xRange[0] + ((i + 0.5) * (xRange[1] - xRange[0])) / n;
+      grid[2 * (j * n + i) + 1] = yRange[0] + ((j + 0.5) * (yRange[1] - yRange[0])) / n;
+    }
+  const K = model.taxonomy.conditional ? (model.spec.numClasses ?? 1) : 1;
+  tf.tidy(() => {
+    const x = tf.tensor2d(grid, [n * n, 2]);
+    let p: tf.Tensor = tf.zeros([n * n]);
+    for (let k = 0; k < K; k++) {
+      const y = model.taxonomy.conditional ? (tf.fill([n * n], k, 'int32') as tf.Tensor1D) : undefined;
+      p = tf.add(p, tf.div(tf.exp(model.logProb!(x, y)), K));
+    }
+    density.set(p.dataSync());
+  });
+  return { density, n, xRange, yRange };
 }
 
 /**

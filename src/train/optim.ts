@@ -179,10 +179,15 @@ export class Ema {
           tf.tidy(() => tf.variable(p.clone(), false)),
         );
   }
-  update(): void {
+  /**
+   * shadow <- d shadow + (1 - d) param after update number `step` (0-based), with the warm-up
+   * d = min(decay, (1 + step) / (10 + step)) of TensorFlow's ExponentialMovingAverage(num_updates): without it
+   * the average keeps decay^steps of the initial weights (37% after 1000 steps at 0.999).
+   */
+  update(step: number): void {
+    const d = Math.min(this.decay, (1 + step) / (10 + step));
     tf.tidy(() => {
-      for (const [n, s] of this.shadow)
-        s.assign(tf.add(tf.mul(s, this.decay), tf.mul(this.params.get(n)!, 1 - this.decay)));
+      for (const [n, s] of this.shadow) s.assign(tf.add(tf.mul(s, d), tf.mul(this.params.get(n)!, 1 - d)));
     });
   }
   /** run fn with the averaged weights swapped into the model, then swap back */

@@ -73,11 +73,15 @@ test('bound density: ELBO is exact with the true posterior; IWAE-K tightens a lo
   assert.ok(Math.abs(elbo.bitsPerDim - elbo.nats / (3 * Math.LN2)) < 1e-9);
 });
 
-test('models without a likelihood get no pretend numbers', async () => {
+test('models without a likelihood get sample metrics, never likelihood numbers', async () => {
   const m = new DiagGauss(VEC_SPEC, {}, 0);
   Object.defineProperty(m, 'taxonomy', { value: { ...m.taxonomy, density: 'none' } });
-  const r = await evaluate(m, fakeDataset(4, 4), { progress: 'none' });
+  const r = await evaluate(m, fakeDataset(4, 40), { progress: 'none' });
   assert.equal(r.metrics.length, 0);
-  assert.match(r.note!, /not implemented/);
+  assert.equal(r.density, 'none');
+  assert.ok(r.samples, 'sample metrics computed');
+  assert.equal(r.samples.space, 'data');
+  for (const v of [r.samples.precision, r.samples.recall])
+    assert.ok(v !== undefined && v >= 0 && v <= 1, `precision/recall in [0,1]: ${v}`);
   m.dispose();
 });

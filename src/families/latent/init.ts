@@ -14,11 +14,12 @@ export function initWeight(
   rng: Rng,
 ): tf.Variable {
   const std = init === 'he' ? Math.sqrt(2 / fanIn) : Math.sqrt(2 / (fanIn + fanOut));
-  return tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', rng.nextSeed())));
+  // inside tidy: the initial tensor is released, the variable keeps the only reference to its memory
+  return tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, std, 'float32', rng.nextSeed())));
 }
 
 export function zeros(shape: number[]): tf.Variable {
-  return tf.variable(tf.zeros(shape));
+  return tf.tidy(() => tf.variable(tf.zeros(shape)));
 }
 
 export type Activation = 'relu' | 'tanh' | 'softplus' | 'elu';

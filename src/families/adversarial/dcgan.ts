@@ -1,0 +1,21 @@
+// DCGAN (Radford et al. 2016, "Unsupervised Representation Learning with Deep Convolutional GANs"): the GAN of
+// gan.ts with the convolutional generator and discriminator of nets.ts (strided convolutions, ReLU in G,
+// LeakyReLU(0.2) in D, batch norm in G, Adam with lr 2e-4 and beta1 0.5), non-saturating loss. Images only.
+import { registerModel } from '../../core/model.js';
+import { ganEntry } from './gan.js';
+
+export const DCGAN_DEFAULTS: Record<string, unknown> = {
+  arch: 'conv',
+  gNorm: 'batch',
+  loss: 'non-saturating',
+  beta1: 0.5,
+  beta2: 0.999,
+};
+
+registerModel(
+  ganEntry(
+    'dcgan',
+    'DCGAN (Radford et al. 2016): convolutional generator and discriminator, non-saturating loss',
+    DCGAN_DEFAULTS,
+  ),
+);

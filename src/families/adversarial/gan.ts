@@ -1,0 +1,394 @@
+// Generative adversarial networks (Goodfellow et al. 2014): a generator x = G(z), z ~ N(0, I), and a
+// discriminator D trained against each other as a two-player minimax game (losses.ts). No density: GANs are
+// judged by their samples (src/eval/sample-metrics.ts). This class is the whole family's model; the registered
+// kinds differ in defaults only:
+//   gan      MLP G and D (2-D and tabular data, small images), non-saturating loss
+//   dcgan    convolutional G and D (dcgan.ts)
+//   wgan-gp  Wasserstein critic with gradient penalty, 5 critic steps per generator step (wgan-gp.ts)
+//   cgan     label-conditioned G and D (cgan.ts)
+// Discriminator head on the body's features phi(x) (nets.ts):
+//   h = phi(x), or [phi(x), o(phi(x))] with minibatch discrimination (minibatch-discrimination.ts);
+//   logit = w^T h + b, plus e_y^T h for conditional models (projection discriminator, Miyato & Koyama 2018,
+//   eq. 3); a conditional G gets the one-hot label concatenated to z (Mirza & Osindero 2014).
+// Objectives, in order each step: 'discriminator' (`nCritic` times) then 'generator'. Labels of fake samples
+// in training are the batch's labels.
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  UserError,
+  registerModel,
+  type Batch,
+  type GenerativeModel,
+  type ModelEntry,
+  type Objective,
+  type SampleOptions,
+  type Taxonomy,
+} from '../../core/model.js';
+import { Rng } from '../../core/rng.js';
+import { dims, type DataSpec } from '../../data/spec.js';
+import { initWeight, zeros } from '../latent/init.js';
+import { discriminatorLoss, generatorLoss, gradientPenalty, type GanLoss } from './losses.js';
+import { MinibatchDiscrimination } from './minibatch-discrimination.js';
+import {
+  ConvDiscriminator,
+  ConvGenerator,
+  MlpDiscriminator,
+  MlpGenerator,
+  type DiscriminatorBody,
+  type Generator,
+} from './nets.js';
+
+export interface GanConfig {
+  arch: 'mlp' | 'conv';
+  latentDim: number;
+  /** MLP: hidden sizes of G (D mirrors them) */
+  hidden: number[];
+  /** conv: channels of D's two stride-2 layers (G mirrors them) */
+  channels: [number, number];
+  loss: GanLoss;
+  /** generator normalization: 'batch' = batch norm on its hidden layers (running averages for sampling) */
+  gNorm: 'none' | 'batch';
+  /** one-sided label smoothing of the discriminator's real targets (1 -> 1 - s; not for wgan-gp) */
+  labelSmoothing: number;
+  /** WGAN-GP penalty weight lambda */
+  gpWeight: number;
+  /** discriminator updates per generator update */
+  nCritic: number;
+  /** minibatch discrimination: number of kernels B (0 = off) and their dimension C */
+  mbdKernels: number;
+  mbdDim: number;
+  conditional: boolean;
+  /** Adam betas of both players (GANs: beta1 = 0.5, Radford et al. 2016; WGAN-GP: (0, 0.9)) */
+  beta1: number;
+  beta2: number;
+  /** learning-rate factors of each player (two time-scale updates, Heusel et al. 2017) */
+  dLrScale: number;
+  gLrScale: number;
+}
+
+export const GAN_DEFAULTS: Record<string, unknown> = {
+  arch: 'auto', // conv for images with H, W divisible by 4, else mlp
+  latentDim: 'auto', // 64 for images, 16 for vectors
+  hidden: 'auto', // images [512, 512], vectors [128, 128]
+  channels: [32, 64], // D's conv channels (G mirrors them); small enough for CPU training
+  loss: 'non-saturating',
+  gNorm: 'none',
+  labelSmoothing: 0,
+  gpWeight: 10,
+  nCritic: 1,
+  mbdKernels: 0,
+  mbdDim: 8,
+  conditional: false,
+  beta1: 0.5,
+  beta2: 0.999,
+  dLrScale: 1,
+  gLrScale: 1,
+};
+
+function num(
+  c: Record<string, unknown>,
+  k: string,
+  opts: { int?: boolean; min?: number; max?: number } = {},
+) {
+  const v = c[k];
+  const x = Number(v);
+  if (
+    typeof v === 'boolean' ||
+    v === null ||
+    v === '' ||
+    !Number.isFinite(x) ||
+    (opts.int && !Number.isInteger(x)) ||
+    (opts.min !== undefined && x < opts.min) ||
+    (opts.max !== undefined && x > opts.max)
+  )
+    throw new UserError(
+      `config '${k}' must be a${opts.int ? 'n integer' : ' number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''} (got ${JSON.stringify(v)})`,
+    );
+  return x;
+}
+
+function convOk(spec: DataSpec): boolean {
+  return (
+    spec.kind === 'image' && spec.shape.length === 3 && spec.shape[0]! % 4 === 0 && spec.shape[1]! % 4 === 0
+  );
+}
+
+/** Fill 'auto' values and check every key; the result is JSON and rebuilds the same model. */
+export function resolveGanConfig(raw: Record<string, unknown>, spec: DataSpec): GanConfig {
+  const c = { ...GAN_DEFAULTS, ...raw };
+  for (const k of Object.keys(raw))
+    if (!(k in GAN_DEFAULTS))
+      throw new UserError(`unknown GAN option '${k}' (known: ${Object.keys(GAN_DEFAULTS).join(', ')})`);
+  const isImage = spec.kind === 'image';
+  const arch = c.arch === 'auto' ? (convOk(spec) ? 'conv' : 'mlp') : c.arch;
+  if (arch !== 'mlp' && arch !== 'conv')
+    throw new UserError(`config 'arch' must be auto, mlp or conv (got ${JSON.stringify(c.arch)})`);
+  if (arch === 'conv' && !convOk(spec))
+    throw new UserError(
+      `arch 'conv' needs images [H, W, C] with H and W divisible by 4 (got ${spec.kind} [${spec.shape.join(', ')}])`,
+    );
+  const latentDim = c.latentDim === 'auto' ? (isImage ? 64 : 16) : num(c, 'latentDim', { int: true, min: 1 });
+  const hidden = c.hidden === 'auto' ? (isImage ? [512, 512] : [128, 128]) : c.hidden;
+  if (!Array.isArray(hidden) || hidden.length === 0 || hidden.some((h) => !Number.isInteger(h) || h < 1))
+    throw new UserError(
+      `config 'hidden' must be a non-empty list of positive integers (got ${JSON.stringify(hidden)})`,
+    );
+  const ch = c.channels;
+  if (!Array.isArray(ch) || ch.length !== 2 || ch.some((h) => !Number.isInteger(h) || h < 1))
+    throw new UserError(`config 'channels' must be two positive integers (got ${JSON.stringify(ch)})`);
+  if (!['minimax', 'non-saturating', 'wgan-gp'].includes(c.loss as string))
+    throw new UserError(
+      `config 'loss' must be minimax, non-saturating or wgan-gp (got ${JSON.stringify(c.loss)})`,
+    );
+  if (c.gNorm !== 'none' && c.gNorm !== 'batch')
+    throw new UserError(`config 'gNorm' must be 'none' or 'batch' (got ${JSON.stringify(c.gNorm)})`);
+  if (c.conditional !== true && c.conditional !== false)
+    throw new UserError(`config 'conditional' must be true or false`);
+  if (c.conditional && !(spec.numClasses && spec.numClasses > 1))
+    throw new UserError(`a conditional GAN needs labelled data (this dataset has no classes)`);
+  return {
+    arch,
+    latentDim,
+    hidden: [...(hidden as number[])],
+    channels: [ch[0], ch[1]] as [number, number],
+    loss: c.loss as GanLoss,
+    gNorm: c.gNorm,
+    labelSmoothing: num(c, 'labelSmoothing', { min: 0, max: 0.5 }),
+    gpWeight: num(c, 'gpWeight', { min: 0 }),
+    nCritic: num(c, 'nCritic', { int: true, min: 1 }),
+    mbdKernels: num(c, 'mbdKernels', { int: true, min: 0 }),
+    mbdDim: num(c, 'mbdDim', { int: true, min: 1 }),
+    conditional: c.conditional as boolean,
+    beta1: num(c, 'beta1', { min: 0, max: 0.9999 }),
+    beta2: num(c, 'beta2', { min: 0, max: 0.9999 }),
+    dLrScale: num(c, 'dLrScale', { min: 0 }),
+    gLrScale: num(c, 'gLrScale', { min: 0 }),
+  };
+}
+
+export class GAN implements GenerativeModel {
+  readonly taxonomy: Taxonomy;
+  readonly config: Record<string, unknown>;
+  readonly cfg: GanConfig;
+  private readonly gVars = new Map<string, tf.Variable>();
+  private readonly dVars = new Map<string, tf.Variable>();
+  readonly G: Generator;
+  readonly body: DiscriminatorBody;
+  readonly mbd: MinibatchDiscrimination | null = null;
+  private readonly w: tf.Variable;
+  private readonly b: tf.Variable;
+  /** projection embedding of labels [C, F] (conditional) */
+  private readonly embed: tf.Variable | null = null;
+  private readonly C: number;
+
+  constructor(
+    readonly kind: string,
+    rawConfig: Record<string, unknown>,
+    readonly spec: DataSpec,
+    seed: number,
+  ) {
+    const cfg = resolveGanConfig(rawConfig, spec);
+    this.cfg = cfg;
+    this.config = { ...cfg } as unknown as Record<string, unknown>;
+    this.taxonomy = {
+      family: 'adversarial',
+      density: 'none',
+      sampling: 'direct',
+      latent: true,
+      conditional: cfg.conditional,
+    };
+    this.C = cfg.conditional ? spec.numClasses! : 0;
+    const rng = new Rng(seed);
+    const zIn = cfg.latentDim + this.C;
+    const revCh: [number, number] = [cfg.channels[0], cfg.channels[1]];
+    this.G =
+      cfg.arch === 'conv'
+        ? new ConvGenerator(zIn, revCh, spec.shape, cfg.gNorm === 'batch', rng, 'G')
+        : new MlpGenerator(zIn, cfg.hidden, spec.shape, cfg.gNorm === 'batch', rng, 'G');
+    this.body =
+      cfg.arch === 'conv'
+        ? new ConvDiscriminator(spec.shape, cfg.channels, rng, 'D.body')
+        : new MlpDiscriminator(dims(spec), [...cfg.hidden].reverse(), rng, 'D.body');
+    let F = this.body.outDim;
+    if (cfg.mbdKernels > 0) {
+      this.mbd = new MinibatchDiscrimination(F, cfg.mbdKernels, cfg.mbdDim, rng, 'D.mbd');
+      F = this.mbd.outDim;
+    }
+    this.w = initWeight([F, 1], F, 1, 'glorot', rng);
+    this.b = zeros([1]);
+    for (const [k, v] of this.G.variables) this.gVars.set(k, v);
+    for (const m of [this.body, this.mbd]) for (const [k, v] of m?.variables ?? []) this.dVars.set(k, v);
+    this.dVars.set('D.head.w', this.w);
+    this.dVars.set('D.head.b', this.b);
+    if (this.C > 0) {
+      this.embed = initWeight([this.C, F], F, this.C, 'glorot', rng);
+      this.dVars.set('D.head.embed', this.embed);
+    }
+  }
+
+  variables(): Map<string, tf.Variable> {
+    return new Map([...this.gVars, ...this.dVars]);
+  }
+
+  /** G's trainable weights (not the batch-norm running averages) */
+  generatorVariables(): tf.Variable[] {
+    return [...this.gVars.values()].filter((v) => v.trainable);
+  }
+
+  discriminatorVariables(): tf.Variable[] {
+    return [...this.dVars.values()];
+  }
+
+  private oneHot(y: tf.Tensor1D | undefined, n: number): tf.Tensor2D | null {
+    if (this.C === 0) return null;
+    if (!y) throw new UserError(`model '${this.kind}' is conditional: labels are required`);
+    if (y.shape[0] !== n) throw new UserError(`got ${y.shape[0]} labels for ${n} examples`);
+    return tf.oneHot(tf.cast(y, 'int32'), this.C) as tf.Tensor2D;
+  }
+
+  /**
+   * x = G(z[, y]) in data space: sigmoid output for [0,1] data, linear for real-valued data. training: batch
+   * norm (if any) uses and updates batch statistics; otherwise its running averages.
+   */
+  generate(z: tf.Tensor2D, y?: tf.Tensor1D, training = false): tf.Tensor {
+    return tf.tidy(() => {
+      const yOh = this.oneHot(y, z.shape[0]);
+      const out = this.G.apply(yOh ? tf.concat([z, yOh], 1) : z, training);
+      return this.spec.domain === 'real' ? out : tf.sigmoid(out);
+    });
+  }
+
+  /** discriminator (critic) logits [n] of a batch; minibatch features are computed within this batch */
+  logits(x: tf.Tensor, y?: tf.Tensor1D): tf.Tensor1D {
+    return tf.tidy(() => {
+      const n = x.shape[0]!;
+      let h = this.body.apply(x);
+      if (this.mbd) h = this.mbd.apply(h);
+      let l = tf.add(tf.matMul(h, this.w as tf.Tensor2D), this.b);
+      const yOh = this.oneHot(y, n);
+      if (yOh) l = tf.add(l, tf.sum(tf.mul(tf.matMul(yOh, this.embed as tf.Tensor2D), h), 1, true));
+      return tf.reshape(l, [n]) as tf.Tensor1D;
+    });
+  }
+
+  private noise(n: number, seed: number): tf.Tensor2D {
+    return tf.randomNormal([n, this.cfg.latentDim], 0, 1, 'float32', seed) as tf.Tensor2D;
+  }
+
+  /** the discriminator's loss on a batch (+ logged scalars); differentiable in D's weights */
+  discriminatorStep(batch: Batch, seed: () => number) {
+    return tf.tidy(() => {
+      const n = batch.x.shape[0]!;
+      const y = this.C > 0 ? batch.y : undefined;
+      const fake = this.generate(this.noise(n, seed()), y, true);
+      const lReal = this.logits(batch.x, y);
+      const lFake = this.logits(fake, y);
+      let loss = discriminatorLoss(this.cfg.loss, lReal, lFake, this.cfg.labelSmoothing);
+      const metrics: Record<string, tf.Scalar> = {};
+      if (this.cfg.loss === 'wgan-gp') {
+        const gp = gradientPenalty((x) => this.logits(x, y), batch.x, fake, seed());
+        metrics.wdist = tf.sub(tf.mean(lReal), tf.mean(lFake)) as tf.Scalar;
+        metrics.gp = gp;
+        loss = tf.add(loss, tf.mul(this.cfg.gpWeight, gp)) as tf.Scalar;
+      } else {
+        metrics.dReal = tf.mean(tf.sigmoid(lReal)) as tf.Scalar;
+        metrics.dFake = tf.mean(tf.sigmoid(lFake)) as tf.Scalar;
+      }
+      return { loss, metrics };
+    });
+  }
+
+  /** the generator's loss on a batch (its size and labels); differentiable in G's weights */
+  generatorStep(batch: Batch, seed: () => number) {
+    return tf.tidy(() => {
+      const n = batch.x.shape[0]!;
+      const y = this.C > 0 ? batch.y : undefined;
+      const lFake = this.logits(this.generate(this.noise(n, seed()), y, true), y);
+      return { loss: generatorLoss(this.cfg.loss, lFake) };
+    });
+  }
+
+  objectives(): Objective[] {
+    const optim = (scale: number) => ({ beta1: this.cfg.beta1, beta2: this.cfg.beta2, lrScale: scale });
+    return [
+      {
+        name: 'discriminator',
+        variables: () => this.discriminatorVariables(),
+        repeats: this.cfg.nCritic,
+        optim: optim(this.cfg.dLrScale),
+        loss: (batch, ctx) => this.discriminatorStep(batch, ctx.seed),
+      },
+      {
+        name: 'generator',
+        variables: () => this.generatorVariables(),
+        optim: optim(this.cfg.gLrScale),
+        loss: (batch, ctx) => this.generatorStep(batch, ctx.seed),
+      },
+    ];
+  }
+
+  private sampleLabels(n: number, label: number | number[] | undefined): tf.Tensor1D | undefined {
+    if (this.C === 0) {
+      if (label !== undefined)
+        throw new UserError(`model '${this.kind}' is not conditional: it takes no label`);
+      return undefined;
+    }
+    const labels =
+      label === undefined
+        ? Array.from({ length: n }, (_, i) => i % this.C)
+        : Array.isArray(label)
+          ? label
+          : new Array<number>(n).fill(label);
+    if (labels.length !== n) throw new UserError(`got ${labels.length} labels for ${n} samples`);
+    for (const l of labels)
+      if (!Number.isInteger(l) || l < 0 || l >= this.C)
+        throw new UserError(`label ${l} is out of range: this model has classes 0..${this.C - 1}`);
+    return tf.tensor1d(labels, 'int32');
+  }
+
+  /** x = G(T z[, y]), z ~ N(0, I) */
+  sample(n: number, opts: SampleOptions = {}): tf.Tensor {
+    if (!Number.isInteger(n) || n < 1)
+      throw new UserError(`number of samples must be a positive integer (got ${n})`);
+    const T = opts.temperature ?? 1;
+    if (!(T >= 0)) throw new UserError(`temperature must be >= 0 (got ${T})`);
+    const y = this.sampleLabels(n, opts.label);
+    const seed = new Rng(opts.seed ?? 0).nextSeed();
+    try {
+      return tf.tidy(() => this.generate(tf.mul(this.noise(n, seed), T) as tf.Tensor2D, y));
+    } finally {
+      y?.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const v of [...this.gVars.values(), ...this.dVars.values()]) v.dispose();
+    this.gVars.clear();
+    this.dVars.clear();
+  }
+}
+
+/** A registry entry for one GAN kind: its defaults over GAN_DEFAULTS. */
+export function ganEntry(kind: string, description: string, over: Record<string, unknown>): ModelEntry {
+  const defaults = { ...GAN_DEFAULTS, ...over };
+  return {
+    kind,
+    family: 'adversarial',
+    description,
+    defaults,
+    accepts: (spec) => {
+      try {
+        resolveGanConfig(defaults, spec);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+    create: (config, spec, seed) => new GAN(kind, config, spec, seed),
+  };
+}
+
+registerModel(
+  ganEntry('gan', 'GAN (Goodfellow et al. 2014): MLP generator and discriminator, non-saturating loss', {
+    arch: 'mlp',
+  }),
+);

@@ -1,0 +1,298 @@
+// What every autoregressive model shares. The chain rule p(x) = prod_t p(x_t | x_<t) over T positions, each
+// holding C values (a pixel's channels, which are conditionally independent given the earlier positions):
+//   log p(x) = sum_t sum_c log p(x_{t,c} | x_<t)   -- exact, one network pass (teacher forcing)
+//   sampling: T sequential steps, position t drawn from the parameters computed from the positions drawn so far.
+// Subclasses give the parameters of every conditional (params) and a sampler that reuses what it can.
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../../core/rng.js';
+import {
+  UserError,
+  type Batch,
+  type GenerativeModel,
+  type Objective,
+  type SampleOptions,
+  type Taxonomy,
+} from '../../core/model.js';
+import { dims, type DataSpec } from '../../data/spec.js';
+import { defaultOutput, OutputHead, type OutputKind } from './outputs.js';
+
+/** config keys every autoregressive model has */
+export interface ArCommon {
+  /** distribution of one value given its parameters */
+  output: OutputKind;
+  /** K of the logistic-mixture output */
+  mixtures: number;
+  conditional: boolean;
+}
+
+export const COMMON_DEFAULTS: Record<string, unknown> = {
+  output: 'auto',
+  mixtures: 5,
+  conditional: false,
+};
+
+export function cfgNum(v: unknown, name: string, opts: { int?: boolean; min?: number } = {}): number {
+  const x = Number(v);
+  if (
+    typeof v === 'boolean' ||
+    v === null ||
+    v === '' ||
+    !Number.isFinite(x) ||
+    (opts.int && !Number.isInteger(x)) ||
+    (opts.min !== undefined && x < opts.min)
+  ) {
+    const what = opts.int ? 'an integer' : 'a number';
+    const min = opts.min !== undefined ? ` >= ${opts.min}` : '';
+    throw new UserError(`config '${name}' must be ${what}${min} (got ${JSON.stringify(v)})`);
+  }
+  return x;
+}
+
+export function cfgInts(v: unknown, name: string): number[] {
+  if (!Array.isArray(v) || v.length === 0 || v.some((h) => !Number.isInteger(h) || h < 1))
+    throw new UserError(
+      `config '${name}' must be a non-empty list of positive integers (got ${JSON.stringify(v)})`,
+    );
+  return [...(v as number[])];
+}
+
+export function cfgBool(v: unknown, name: string): boolean {
+  if (v !== true && v !== false)
+    throw new UserError(`config '${name}' must be true or false (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+export function cfgOneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T))
+    throw new UserError(`config '${name}' must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+  return v as T;
+}
+
+/** Resolve the common keys ('auto' output from the data domain). */
+export function resolveCommon(c: Record<string, unknown>, spec: DataSpec): ArCommon {
+  const auto = defaultOutput(spec);
+  if (c.output === 'auto' && auto === null)
+    throw new UserError(
+      `autoregressive models need discrete data (binary or 8-bit images without dequantization); got '${spec.domain}'`,
+    );
+  const output =
+    c.output === 'auto' ? auto! : cfgOneOf(c.output, 'output', ['bernoulli', 'categorical', 'logistic']);
+  const conditional = cfgBool(c.conditional, 'conditional');
+  if (conditional && !(spec.numClasses && spec.numClasses > 1))
+    throw new UserError('a conditional model needs labelled data (this dataset has no classes)');
+  return { output, mixtures: cfgNum(c.mixtures, 'mixtures', { int: true, min: 1 }), conditional };
+}
+
+/** Why an autoregressive model cannot take this data, or null. */
+export function acceptsDiscrete(spec: DataSpec): string | null {
+  if (dims(spec) === 0) return 'data has no dimensions';
+  return defaultOutput(spec) === null
+    ? `needs discrete data (binary, or 8-bit images with binarize=none and no dequantization); got '${spec.domain}'`
+    : null;
+}
+
+export function acceptsImages(spec: DataSpec): string | null {
+  if (spec.kind !== 'image' || spec.shape.length !== 3) return `needs images [H, W, C] (got ${spec.kind})`;
+  return acceptsDiscrete(spec);
+}
+
+/**
+ * Incremental sampler: next(x, t) returns the parameters [n, C, P] of position t given x (with positions before
+ * t already drawn). Implementations may keep state (running sums, key/value caches) between calls; calls
+ * come in the model's order.
+ */
+export interface SamplerSession {
+  next(x: tf.Tensor, t: number): tf.Tensor;
+  dispose(): void;
+}
+
+export abstract class Autoregressive implements GenerativeModel {
+  readonly taxonomy: Taxonomy;
+  readonly head: OutputHead;
+  readonly numClasses: number;
+  /** positions in the product and values per position */
+  readonly T: number;
+  readonly C: number;
+  abstract readonly config: Record<string, unknown>;
+  protected readonly vars = new Map<string, tf.Variable>();
+
+  constructor(
+    readonly kind: string,
+    readonly spec: DataSpec,
+    readonly common: ArCommon,
+    layout: { T: number; C: number },
+  ) {
+    this.T = layout.T;
+    this.C = layout.C;
+    this.head = new OutputHead(common.output, spec, common.mixtures);
+    this.numClasses = common.conditional ? spec.numClasses! : 0;
+    this.taxonomy = {
+      family: 'autoregressive',
+      density: 'exact',
+      sampling: 'iterative',
+      latent: false,
+      conditional: common.conditional,
+    };
+  }
+
+  /**
+   * Parameters of every conditional, [n, T, C, P], in one pass: position t must depend on x only through the
+   * positions before t in the model's order (masks give exact zeros; tested by gradients).
+   */
+  abstract params(x: tf.Tensor, yOh: tf.Tensor2D | null): tf.Tensor4D;
+
+  /** the positions in sampling order (the chain-rule order) */
+  order(): number[] {
+    return Array.from({ length: this.T }, (_, t) => t);
+  }
+
+  /** default sampler: a full pass per position; subclasses reuse work */
+  beginSampling(n: number, yOh: tf.Tensor2D | null): SamplerSession {
+    void n;
+    return {
+      next: (x, t) =>
+        tf.tidy(() => {
+          const p = this.params(x, yOh);
+          return tf.squeeze(tf.slice(p, [0, t, 0, 0], [-1, 1, -1, -1]), [1]);
+        }),
+      dispose: () => undefined,
+    };
+  }
+
+  variables(): Map<string, tf.Variable> {
+    return this.vars;
+  }
+
+  /** number of parameters, and how many of them masks leave free (all, for unmasked models) */
+  parameterCount(): { total: number; free: number } {
+    let total = 0;
+    for (const v of this.vars.values()) total += v.size;
+    return { total, free: total - this.maskedOut() };
+  }
+
+  /** weights fixed at zero by masks */
+  protected maskedOut(): number {
+    return 0;
+  }
+
+  /** y -> one-hot [n, K] for a conditional model (null otherwise), with checks. */
+  oneHot(y: tf.Tensor1D | undefined, n: number): tf.Tensor2D | null {
+    if (!this.common.conditional) return null;
+    if (!y) throw new UserError(`model '${this.kind}' is conditional: labels are required`);
+    if (y.shape[0] !== n) throw new UserError(`got ${y.shape[0]} labels for ${n} examples`);
+    return tf.oneHot(tf.cast(y, 'int32'), this.numClasses) as tf.Tensor2D;
+  }
+
+  /** log p(x_{t,c} | x_<t) for every value: [n, T, C] */
+  logProbTerms(x: tf.Tensor, yOh: tf.Tensor2D | null): tf.Tensor3D {
+    return tf.tidy(() => {
+      const n = x.shape[0]!;
+      const p = this.params(x, yOh);
+      return this.head.logProb(p, tf.reshape(x, [n, this.T, this.C])) as tf.Tensor3D;
+    });
+  }
+
+  /** exact log p(x) in nats per example */
+  logProb(x: tf.Tensor, y?: tf.Tensor1D): tf.Tensor1D {
+    this.checkShape(x);
+    return tf.tidy(() => tf.sum(this.logProbTerms(x, this.oneHot(y, x.shape[0]!)), [1, 2]) as tf.Tensor1D);
+  }
+
+  protected checkShape(x: tf.Tensor): void {
+    const want = this.spec.shape;
+    if (x.rank !== want.length + 1 || want.some((d, i) => x.shape[i + 1] !== d))
+      throw new UserError(`expected x of shape [n, ${want.join(', ')}] (got [${x.shape.join(', ')}])`);
+  }
+
+  objectives(): Objective[] {
+    const D = dims(this.spec);
+    return [
+      {
+        name: 'nll',
+        variables: () => [...this.vars.values()],
+        loss: (batch: Batch, ctx) =>
+          tf.tidy(() => {
+            const lp = this.trainLogProb(batch.x, this.oneHot(batch.y, batch.x.shape[0]!), ctx.seed());
+            const nll = tf.neg(tf.mean(lp)) as tf.Scalar;
+            return { loss: nll, metrics: { bitsPerDim: tf.div(nll, D * Math.LN2) as tf.Scalar } };
+          }),
+      },
+    ];
+  }
+
+  /** the log-likelihood the training loss uses (order-agnostic MADE draws a mask with `seed`) */
+  protected trainLogProb(x: tf.Tensor, yOh: tf.Tensor2D | null, seed: number): tf.Tensor1D {
+    void seed;
+    return tf.sum(this.logProbTerms(x, yOh), [1, 2]) as tf.Tensor1D;
+  }
+
+  /** labels for sampling: one for all or one per sample (default: cycling through the classes) */
+  protected sampleLabels(n: number, label: number | number[] | undefined): tf.Tensor1D | undefined {
+    if (!this.common.conditional) {
+      if (label !== undefined)
+        throw new UserError(`model '${this.kind}' is not conditional: it takes no label`);
+      return undefined;
+    }
+    const K = this.numClasses;
+    const labels =
+      label === undefined
+        ? Array.from({ length: n }, (_, i) => i % K)
+        : Array.isArray(label)
+          ? label
+          : new Array<number>(n).fill(label);
+    if (labels.length !== n) throw new UserError(`got ${labels.length} labels for ${n} samples`);
+    for (const l of labels)
+      if (!Number.isInteger(l) || l < 0 || l >= K)
+        throw new UserError(`label ${l} is out of range: this model has classes 0..${K - 1}`);
+    return tf.tensor1d(labels, 'int32');
+  }
+
+  /** x ~ p(x), position by position in the model's order */
+  sample(n: number, opts: SampleOptions = {}): tf.Tensor {
+    if (!Number.isInteger(n) || n < 1)
+      throw new UserError(`number of samples must be a positive integer (got ${n})`);
+    const T = opts.temperature ?? 1;
+    if (!(T > 0)) throw new UserError(`temperature must be > 0 (got ${T})`);
+    const y = this.sampleLabels(n, opts.label);
+    const yOh = y ? this.oneHot(y, n) : null;
+    try {
+      return this.sampleWith(n, yOh, new Rng(opts.seed ?? 0), T);
+    } finally {
+      y?.dispose();
+      yOh?.dispose();
+    }
+  }
+
+  protected sampleWith(n: number, yOh: tf.Tensor2D | null, rng: Rng, temperature: number): tf.Tensor {
+    return this.sampleLoop(n, this.order(), this.beginSampling(n, yOh), rng, temperature);
+  }
+
+  /** The sequential loop: the drawn values live in a JS buffer; each step draws one position for all samples. */
+  protected sampleLoop(
+    n: number,
+    order: number[],
+    session: SamplerSession,
+    rng: Rng,
+    temperature: number,
+  ): tf.Tensor {
+    const { T, C } = this;
+    const buf = new Float32Array(n * T * C);
+    try {
+      for (const t of order) {
+        const v = tf.tidy(() => {
+          const x = tf.tensor(buf, [n, ...this.spec.shape]);
+          return this.head.sample(session.next(x, t), rng.nextSeed(), temperature).dataSync();
+        });
+        for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) buf[(i * T + t) * C + c] = v[i * C + c]!;
+      }
+    } finally {
+      session.dispose();
+    }
+    return tf.tensor(buf, [n, ...this.spec.shape]);
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}

@@ -1,0 +1,107 @@
+// Glow (Kingma & Dhariwal 2018, "Glow: Generative Flow with Invertible 1x1 Convolutions"), multi-scale
+// architecture (sec. 3, Fig. 2): for each of L levels, squeeze -> K steps of flow -> split (factor out half;
+// not after the last level). One step of flow (Table 1): ActNorm -> invertible 1x1 convolution (LU) ->
+// affine coupling on the channel halves (scale sigmoid(h + 2), as Glow's code). The factored-out halves are
+// N(0, I) (this project's standard-normal base; Glow learns a conditional prior for them).
+// On vectors: `layers` steps of ActNorm -> invertible linear map (LU) -> coupling with alternating masks.
+import { UserError } from '../../core/model.js';
+import { Rng } from '../../core/rng.js';
+import type { DataSpec } from '../../data/spec.js';
+import { ActNorm } from './actnorm.js';
+import { Coupling, type MaskKind } from './coupling.js';
+import { InvConv1x1 } from './invconv.js';
+import { Split } from './split.js';
+import { Squeeze } from './squeeze.js';
+import { Compose, type Transform } from './transform.js';
+import { FlowModel, conditionalOption, enumOption, intOption, maxSqueezes } from './flow.js';
+
+export const GLOW_DEFAULTS: Record<string, unknown> = {
+  levels: 'auto', // L: images 28x28 -> 2
+  depth: 8, // K steps of flow per level
+  layers: 8, // steps (vectors)
+  hidden: 'auto', // images: conv channels 64; vectors: MLP units 128
+  coupling: 'affine',
+  scale: 'sigmoid',
+  conditional: false,
+};
+
+export interface GlowArch {
+  levels: number;
+  depth: number;
+  layers: number;
+  hidden: number;
+  coupling: 'affine' | 'additive';
+  scale: 'tanh' | 'sigmoid';
+  conditional: boolean;
+}
+
+export function resolveGlowConfig(raw: Record<string, unknown>, spec: DataSpec): GlowArch {
+  const c = { ...GLOW_DEFAULTS, ...raw };
+  const image = spec.kind === 'image';
+  const levels = !image ? 0 : c.levels === 'auto' ? maxSqueezes(spec.shape, 3) : intOption(c, 'levels', 1);
+  if (image && levels > maxSqueezes(spec.shape, levels))
+    throw new UserError(`config 'levels' ${levels} is too many for images [${spec.shape}]`);
+  return {
+    levels,
+    depth: intOption(c, 'depth', 1),
+    layers: intOption(c, 'layers', 1),
+    hidden: c.hidden === 'auto' ? (image ? 64 : 128) : intOption(c, 'hidden', 1),
+    coupling: enumOption(c, 'coupling', ['affine', 'additive'] as const),
+    scale: enumOption(c, 'scale', ['tanh', 'sigmoid'] as const),
+    conditional: conditionalOption(c, spec),
+  };
+}
+
+/** The Glow transform for per-example `shape` (images [H, W, C] or vectors [D]) and the shape it outputs. */
+export function glowTransform(
+  shape: number[],
+  cfg: GlowArch,
+  numClasses: number,
+  rng: Rng,
+): { flow: Transform; out: number[] } {
+  let id = 0;
+  const stepOfFlow = (s: number[], mask: MaskKind, parity: 0 | 1): Transform[] => {
+    const p = `s${id++}`;
+    return [
+      new ActNorm(s, `${p}.actnorm`),
+      new InvConv1x1(s, rng, `${p}.invconv`),
+      new Coupling(
+        s,
+        { mask, parity, coupling: cfg.coupling, scale: cfg.scale, hidden: cfg.hidden, numClasses },
+        rng,
+        `${p}.coupling`,
+      ),
+    ];
+  };
+  const steps = (s: number[], mask: MaskKind, n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      stepOfFlow(s, mask, mask === 'channel' ? 0 : ((i % 2) as 0 | 1)),
+    ).flat();
+  if (shape.length !== 3) return { flow: new Compose(steps(shape, 'alternate', cfg.layers)), out: shape };
+
+  const level = (s: number[], l: number): { flow: Transform; out: number[] } => {
+    const [H, W, C] = s as [number, number, number];
+    const sq = [H / 2, W / 2, 4 * C];
+    const body: Transform[] = [new Squeeze(), ...steps(sq, 'channel', cfg.depth)];
+    if (l + 1 === cfg.levels) return { flow: new Compose(body), out: sq };
+    const next = level([H / 2, W / 2, 2 * C], l + 1);
+    return { flow: new Compose([...body, new Split(sq, next.flow, next.out)]), out: [H * W * C] };
+  };
+  return level(shape, 0);
+}
+
+export function createGlow(
+  kind: string,
+  raw: Record<string, unknown>,
+  spec: DataSpec,
+  seed: number,
+): FlowModel {
+  const cfg = resolveGlowConfig(raw, spec);
+  const numClasses = cfg.conditional ? spec.numClasses! : 0;
+  const { flow, out } = glowTransform(spec.shape, cfg, numClasses, new Rng(seed));
+  return new FlowModel(kind, spec, { ...cfg }, flow, {
+    conditional: cfg.conditional,
+    sampling: 'direct',
+    zShape: out,
+  });
+}
