@@ -18,6 +18,9 @@
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <mutex>
 #include <cstring>
 #include <memory>
@@ -430,7 +433,15 @@ Napi::Value UseCachingAllocator(const Napi::CallbackInfo& info) {
   GUARDED({
     static bool installed = false;
     if (info.Length() > 0 && info[0].IsNumber()) g_alloc.cap = size_t(num(info[0], "capBytes"));
-    if (!installed) c10::SetCPUAllocator(&g_alloc, /*priority=*/10);
+    if (!installed) {
+      c10::SetCPUAllocator(&g_alloc, /*priority=*/10);
+#if defined(__GLIBC__)
+      // Tensor blocks of >= 128 KiB from mmap, so that a freed (or evicted) block goes back to the OS. With
+      // glibc's default, sizes that vary from call to call (pixel-by-pixel sampling after a likelihood pass)
+      // fragmented the heap until the process held 23 GB; the cache above already reuses hot sizes.
+      mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+    }
     installed = true;
     return Napi::Boolean::New(info.Env(), true);
   })
