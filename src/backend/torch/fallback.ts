@@ -23,7 +23,11 @@ export function runOnCpu(
   const k = getKernel(name, 'cpu');
   if (k === undefined) throw new Error(`torch backend: kernel '${name}' is not implemented`);
   fallbackCounts.set(name, (fallbackCounts.get(name) ?? 0) + 1);
-  cpu ??= new MathBackendCPU();
+  if (!cpu) {
+    cpu = new MathBackendCPU();
+    // its first write prints tfjs's "install tfjs-node" banner; this private instance is not the user's backend
+    (cpu as unknown as { firstUse: boolean }).firstUse = false;
+  }
   const c = cpu;
   const created: object[] = [];
   const copy = (info: TensorInfo): TensorInfo => {
