@@ -13,6 +13,7 @@
 // Objectives, in order each step: 'discriminator' (`nCritic` times) then 'generator'. Labels of fake samples
 // in training are the batch's labels.
 import * as tf from '@tensorflow/tfjs-core';
+import { sampleLabels } from '../../core/labels.js';
 import {
   UserError,
   registerModel,
@@ -326,32 +327,13 @@ export class GAN implements GenerativeModel {
     ];
   }
 
-  private sampleLabels(n: number, label: number | number[] | undefined): tf.Tensor1D | undefined {
-    if (this.C === 0) {
-      if (label !== undefined)
-        throw new UserError(`model '${this.kind}' is not conditional: it takes no label`);
-      return undefined;
-    }
-    const labels =
-      label === undefined
-        ? Array.from({ length: n }, (_, i) => i % this.C)
-        : Array.isArray(label)
-          ? label
-          : new Array<number>(n).fill(label);
-    if (labels.length !== n) throw new UserError(`got ${labels.length} labels for ${n} samples`);
-    for (const l of labels)
-      if (!Number.isInteger(l) || l < 0 || l >= this.C)
-        throw new UserError(`label ${l} is out of range: this model has classes 0..${this.C - 1}`);
-    return tf.tensor1d(labels, 'int32');
-  }
-
   /** x = G(T z[, y]), z ~ N(0, I) */
   sample(n: number, opts: SampleOptions = {}): tf.Tensor {
     if (!Number.isInteger(n) || n < 1)
       throw new UserError(`number of samples must be a positive integer (got ${n})`);
     const T = opts.temperature ?? 1;
     if (!(T >= 0)) throw new UserError(`temperature must be >= 0 (got ${T})`);
-    const y = this.sampleLabels(n, opts.label);
+    const y = sampleLabels(this.kind, this.C, n, opts.label);
     const seed = new Rng(opts.seed ?? 0).nextSeed();
     try {
       return tf.tidy(() => this.generate(tf.mul(this.noise(n, seed), T) as tf.Tensor2D, y));

@@ -4,6 +4,7 @@
 //   sampling: T sequential steps, position t drawn from the parameters computed from the positions drawn so far.
 // Subclasses give the parameters of every conditional (params) and a sampler that reuses what it can.
 import * as tf from '@tensorflow/tfjs-core';
+import { sampleLabels } from '../../core/labels.js';
 import { Rng } from '../../core/rng.js';
 import {
   UserError,
@@ -226,34 +227,13 @@ export abstract class Autoregressive implements GenerativeModel {
     return tf.sum(this.logProbTerms(x, yOh), [1, 2]) as tf.Tensor1D;
   }
 
-  /** labels for sampling: one for all or one per sample (default: cycling through the classes) */
-  protected sampleLabels(n: number, label: number | number[] | undefined): tf.Tensor1D | undefined {
-    if (!this.common.conditional) {
-      if (label !== undefined)
-        throw new UserError(`model '${this.kind}' is not conditional: it takes no label`);
-      return undefined;
-    }
-    const K = this.numClasses;
-    const labels =
-      label === undefined
-        ? Array.from({ length: n }, (_, i) => i % K)
-        : Array.isArray(label)
-          ? label
-          : new Array<number>(n).fill(label);
-    if (labels.length !== n) throw new UserError(`got ${labels.length} labels for ${n} samples`);
-    for (const l of labels)
-      if (!Number.isInteger(l) || l < 0 || l >= K)
-        throw new UserError(`label ${l} is out of range: this model has classes 0..${K - 1}`);
-    return tf.tensor1d(labels, 'int32');
-  }
-
   /** x ~ p(x), position by position in the model's order */
   sample(n: number, opts: SampleOptions = {}): tf.Tensor {
     if (!Number.isInteger(n) || n < 1)
       throw new UserError(`number of samples must be a positive integer (got ${n})`);
     const T = opts.temperature ?? 1;
     if (!(T > 0)) throw new UserError(`temperature must be > 0 (got ${T})`);
-    const y = this.sampleLabels(n, opts.label);
+    const y = sampleLabels(this.kind, this.common.conditional ? this.numClasses : 0, n, opts.label);
     const yOh = y ? this.oneHot(y, n) : null;
     try {
       return this.sampleWith(n, yOh, new Rng(opts.seed ?? 0), T);

@@ -4,6 +4,7 @@
 // x = f^{-1}(z), z ~ N(0, T^2 I) with temperature T (Glow sec. 5.3 / Fig. 8). Class-conditional flows pass a
 // one-hot label to every layer (p(x|y) = p_Z(f(x; y)) |det df(x; y)/dx|).
 import * as tf from '@tensorflow/tfjs-core';
+import { sampleLabels } from '../../core/labels.js';
 import { Rng } from '../../core/rng.js';
 import {
   UserError,
@@ -110,34 +111,13 @@ export class FlowModel implements GenerativeModel {
     ];
   }
 
-  /** labels for sampling: one for all or one per sample (default: cycle through the classes). */
-  private sampleLabels(n: number, label: number | number[] | undefined): tf.Tensor1D | undefined {
-    if (!this.taxonomy.conditional) {
-      if (label !== undefined)
-        throw new UserError(`model '${this.kind}' is not conditional: it takes no label`);
-      return undefined;
-    }
-    const C = this.numClasses;
-    const labels =
-      label === undefined
-        ? Array.from({ length: n }, (_, i) => i % C)
-        : Array.isArray(label)
-          ? label
-          : new Array<number>(n).fill(label);
-    if (labels.length !== n) throw new UserError(`got ${labels.length} labels for ${n} samples`);
-    for (const l of labels)
-      if (!Number.isInteger(l) || l < 0 || l >= C)
-        throw new UserError(`label ${l} is out of range: this model has classes 0..${C - 1}`);
-    return tf.tensor1d(labels, 'int32');
-  }
-
   /** x = f^{-1}(z), z ~ N(0, T^2 I). */
   sample(n: number, opts: SampleOptions = {}): tf.Tensor {
     if (!Number.isInteger(n) || n < 1)
       throw new UserError(`number of samples must be a positive integer (got ${n})`);
     const T = opts.temperature ?? 1;
     if (!(T >= 0)) throw new UserError(`temperature must be >= 0 (got ${T})`);
-    const y = this.sampleLabels(n, opts.label);
+    const y = sampleLabels(this.kind, this.taxonomy.conditional ? this.numClasses : 0, n, opts.label);
     const rng = new Rng(opts.seed ?? 0);
     try {
       return tf.tidy(() => {

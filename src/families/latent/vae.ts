@@ -8,6 +8,7 @@
 //   CVAE (Sohn et al. 2015, eq. 4): q(z|x,y), p(x|z,y), p(z) = N(0, I); y one-hot, concatenated to the encoder's
 //     input features and to z for the decoder.
 import * as tf from '@tensorflow/tfjs-core';
+import { sampleLabels } from '../../core/labels.js';
 import { Rng } from '../../core/rng.js';
 import {
   UserError,
@@ -360,35 +361,13 @@ export class VAE implements GenerativeModel {
     ];
   }
 
-  /** labels for sampling: one for all or one per sample, checked against numClasses. */
-  private sampleLabels(n: number, label: number | number[] | undefined): tf.Tensor1D | undefined {
-    if (!this.cfg.conditional) {
-      if (label !== undefined)
-        throw new UserError(`model '${this.kind}' is not conditional: it takes no label`);
-      return undefined;
-    }
-    const C = this.C;
-    const labels =
-      label === undefined
-        ? Array.from({ length: n }, (_, i) => i % C)
-        : Array.isArray(label)
-          ? label
-          : new Array<number>(n).fill(label);
-    if (labels.length !== n) throw new UserError(`got ${labels.length} labels for ${n} samples`);
-    for (const l of labels) {
-      if (!Number.isInteger(l) || l < 0 || l >= C)
-        throw new UserError(`label ${l} is out of range: this model has classes 0..${C - 1}`);
-    }
-    return tf.tensor1d(labels, 'int32');
-  }
-
   /** z ~ N(0, T^2 I); images: the decoder mean E[x|z]; vectors: x ~ p(x|z). */
   sample(n: number, opts: SampleOptions = {}): tf.Tensor {
     if (!Number.isInteger(n) || n < 1)
       throw new UserError(`number of samples must be a positive integer (got ${n})`);
     const T = opts.temperature ?? 1;
     if (!(T >= 0)) throw new UserError(`temperature must be >= 0 (got ${T})`);
-    const y = this.sampleLabels(n, opts.label);
+    const y = sampleLabels(this.kind, this.cfg.conditional ? this.C : 0, n, opts.label);
     const rng = new Rng(opts.seed ?? 0);
     try {
       return tf.tidy(() => {
