@@ -28,3 +28,22 @@ export function sampleLabels(
       throw new UserError(`label ${l} is out of range: this model has classes 0..${numClasses - 1}`);
   return tf.tensor1d(labels, 'int32');
 }
+
+/**
+ * The checked arguments of sample(n, opts): n a positive integer, the temperature (default 1; >= 0, or > 0
+ * where a zero temperature means nothing, e.g. dividing logits by it) and the labels as sampleLabels gives them.
+ */
+export function sampleArgs(
+  kind: string,
+  numClasses: number,
+  n: number,
+  opts: { label?: number | number[]; temperature?: number },
+  temperature: { positive: boolean } = { positive: false },
+): { T: number; y: tf.Tensor1D | undefined } {
+  if (!Number.isInteger(n) || n < 1)
+    throw new UserError(`number of samples must be a positive integer (got ${n})`);
+  const T = opts.temperature ?? 1;
+  if (temperature.positive ? !(T > 0) : !(T >= 0))
+    throw new UserError(`temperature must be ${temperature.positive ? '>' : '>='} 0 (got ${T})`);
+  return { T, y: sampleLabels(kind, numClasses, n, opts.label) };
+}

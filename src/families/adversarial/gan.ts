@@ -13,7 +13,7 @@
 // Objectives, in order each step: 'discriminator' (`nCritic` times) then 'generator'. Labels of fake samples
 // in training are the batch's labels.
 import * as tf from '@tensorflow/tfjs-core';
-import { sampleLabels } from '../../core/labels.js';
+import { sampleArgs } from '../../core/labels.js';
 import {
   UserError,
   registerModel,
@@ -329,11 +329,7 @@ export class GAN implements GenerativeModel {
 
   /** x = G(T z[, y]), z ~ N(0, I) */
   sample(n: number, opts: SampleOptions = {}): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1)
-      throw new UserError(`number of samples must be a positive integer (got ${n})`);
-    const T = opts.temperature ?? 1;
-    if (!(T >= 0)) throw new UserError(`temperature must be >= 0 (got ${T})`);
-    const y = sampleLabels(this.kind, this.C, n, opts.label);
+    const { T, y } = sampleArgs(this.kind, this.C, n, opts);
     const seed = new Rng(opts.seed ?? 0).nextSeed();
     try {
       return tf.tidy(() => this.generate(tf.mul(this.noise(n, seed), T) as tf.Tensor2D, y));

@@ -4,7 +4,7 @@
 //   sampling: T sequential steps, position t drawn from the parameters computed from the positions drawn so far.
 // Subclasses give the parameters of every conditional (params) and a sampler that reuses what it can.
 import * as tf from '@tensorflow/tfjs-core';
-import { sampleLabels } from '../../core/labels.js';
+import { sampleArgs } from '../../core/labels.js';
 import { Rng } from '../../core/rng.js';
 import {
   UserError,
@@ -229,11 +229,9 @@ export abstract class Autoregressive implements GenerativeModel {
 
   /** x ~ p(x), position by position in the model's order */
   sample(n: number, opts: SampleOptions = {}): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1)
-      throw new UserError(`number of samples must be a positive integer (got ${n})`);
-    const T = opts.temperature ?? 1;
-    if (!(T > 0)) throw new UserError(`temperature must be > 0 (got ${T})`);
-    const y = sampleLabels(this.kind, this.common.conditional ? this.numClasses : 0, n, opts.label);
+    const { T, y } = sampleArgs(this.kind, this.common.conditional ? this.numClasses : 0, n, opts, {
+      positive: true,
+    });
     const yOh = y ? this.oneHot(y, n) : null;
     try {
       return this.sampleWith(n, yOh, new Rng(opts.seed ?? 0), T);

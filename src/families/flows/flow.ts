@@ -4,7 +4,7 @@
 // x = f^{-1}(z), z ~ N(0, T^2 I) with temperature T (Glow sec. 5.3 / Fig. 8). Class-conditional flows pass a
 // one-hot label to every layer (p(x|y) = p_Z(f(x; y)) |det df(x; y)/dx|).
 import * as tf from '@tensorflow/tfjs-core';
-import { sampleLabels } from '../../core/labels.js';
+import { sampleArgs } from '../../core/labels.js';
 import { Rng } from '../../core/rng.js';
 import {
   UserError,
@@ -113,11 +113,7 @@ export class FlowModel implements GenerativeModel {
 
   /** x = f^{-1}(z), z ~ N(0, T^2 I). */
   sample(n: number, opts: SampleOptions = {}): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1)
-      throw new UserError(`number of samples must be a positive integer (got ${n})`);
-    const T = opts.temperature ?? 1;
-    if (!(T >= 0)) throw new UserError(`temperature must be >= 0 (got ${T})`);
-    const y = sampleLabels(this.kind, this.taxonomy.conditional ? this.numClasses : 0, n, opts.label);
+    const { T, y } = sampleArgs(this.kind, this.taxonomy.conditional ? this.numClasses : 0, n, opts);
     const rng = new Rng(opts.seed ?? 0);
     try {
       return tf.tidy(() => {

@@ -8,7 +8,7 @@
 //   CVAE (Sohn et al. 2015, eq. 4): q(z|x,y), p(x|z,y), p(z) = N(0, I); y one-hot, concatenated to the encoder's
 //     input features and to z for the decoder.
 import * as tf from '@tensorflow/tfjs-core';
-import { sampleLabels } from '../../core/labels.js';
+import { sampleArgs } from '../../core/labels.js';
 import { Rng } from '../../core/rng.js';
 import {
   UserError,
@@ -363,11 +363,7 @@ export class VAE implements GenerativeModel {
 
   /** z ~ N(0, T^2 I); images: the decoder mean E[x|z]; vectors: x ~ p(x|z). */
   sample(n: number, opts: SampleOptions = {}): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1)
-      throw new UserError(`number of samples must be a positive integer (got ${n})`);
-    const T = opts.temperature ?? 1;
-    if (!(T >= 0)) throw new UserError(`temperature must be >= 0 (got ${T})`);
-    const y = sampleLabels(this.kind, this.cfg.conditional ? this.C : 0, n, opts.label);
+    const { T, y } = sampleArgs(this.kind, this.cfg.conditional ? this.C : 0, n, opts);
     const rng = new Rng(opts.seed ?? 0);
     try {
       return tf.tidy(() => {
