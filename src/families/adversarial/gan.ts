@@ -13,6 +13,7 @@
 // Objectives, in order each step: 'discriminator' (`nCritic` times) then 'generator'. Labels of fake samples
 // in training are the batch's labels.
 import * as tf from '@tensorflow/tfjs-core';
+import { cfgNum } from '../../core/config.js';
 import { sampleArgs } from '../../core/labels.js';
 import {
   UserError,
@@ -85,27 +86,12 @@ export const GAN_DEFAULTS: Record<string, unknown> = {
   gLrScale: 1,
 };
 
-function num(
+/** config value c[k] checked as cfgNum does */
+const num = (
   c: Record<string, unknown>,
   k: string,
   opts: { int?: boolean; min?: number; max?: number } = {},
-) {
-  const v = c[k];
-  const x = Number(v);
-  if (
-    typeof v === 'boolean' ||
-    v === null ||
-    v === '' ||
-    !Number.isFinite(x) ||
-    (opts.int && !Number.isInteger(x)) ||
-    (opts.min !== undefined && x < opts.min) ||
-    (opts.max !== undefined && x > opts.max)
-  )
-    throw new UserError(
-      `config '${k}' must be a${opts.int ? 'n integer' : ' number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''} (got ${JSON.stringify(v)})`,
-    );
-  return x;
-}
+) => cfgNum(c[k], k, opts);
 
 function convOk(spec: DataSpec): boolean {
   return (

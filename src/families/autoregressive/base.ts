@@ -4,6 +4,7 @@
 //   sampling: T sequential steps, position t drawn from the parameters computed from the positions drawn so far.
 // Subclasses give the parameters of every conditional (params) and a sampler that reuses what it can.
 import * as tf from '@tensorflow/tfjs-core';
+import { cfgNum } from '../../core/config.js';
 import { sampleArgs } from '../../core/labels.js';
 import { Rng } from '../../core/rng.js';
 import {
@@ -32,22 +33,7 @@ export const COMMON_DEFAULTS: Record<string, unknown> = {
   conditional: false,
 };
 
-export function cfgNum(v: unknown, name: string, opts: { int?: boolean; min?: number } = {}): number {
-  const x = Number(v);
-  if (
-    typeof v === 'boolean' ||
-    v === null ||
-    v === '' ||
-    !Number.isFinite(x) ||
-    (opts.int && !Number.isInteger(x)) ||
-    (opts.min !== undefined && x < opts.min)
-  ) {
-    const what = opts.int ? 'an integer' : 'a number';
-    const min = opts.min !== undefined ? ` >= ${opts.min}` : '';
-    throw new UserError(`config '${name}' must be ${what}${min} (got ${JSON.stringify(v)})`);
-  }
-  return x;
-}
+export { cfgNum };
 
 export function cfgInts(v: unknown, name: string): number[] {
   if (!Array.isArray(v) || v.length === 0 || v.some((h) => !Number.isInteger(h) || h < 1))
