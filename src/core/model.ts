@@ -32,12 +32,16 @@ export interface StepContext {
 
 /**
  * One thing the training loop minimizes, with its own optimizer. Most models have one objective;
- * GANs have two (discriminator, generator), updated in order, `repeats` times each per step.
+ * GANs have two (discriminator, generator), updated in order on each batch; the generator of a WGAN-GP only
+ * on every n_critic-th batch (`every`), so that each critic update sees a fresh real batch.
  */
 export interface Objective {
   name: string;
   variables: () => tf.Variable[];
+  /** updates per batch (default 1) */
   repeats?: number;
+  /** update only on every `every`-th batch (steps every-1, 2 every-1, ... counting from 0; default 1) */
+  every?: number;
   /**
    * Per-objective optimizer overrides: Adam betas, and a factor on the run's learning rate (e.g. GANs use
    * beta1 0.5; WGAN-GP betas (0, 0.9); two time-scale updates set lrScale). Unset: the run's values.

@@ -1,5 +1,5 @@
 // The one training loop for every family. Each objective of model.objectives() gets its own Adam optimizer
-// and is updated in order (`repeats` times) on every batch. Every step runs inside tf.tidy. All randomness comes
+// and is updated in order (`repeats` times) on every batch, or on every `every`-th batch. Every step runs inside tf.tidy. All randomness comes
 // from one counter-based Rng (src/core/rng.ts) whose state is checkpointed, and the data order is a function of
 // (seed, epoch), so a resumed run reproduces the uninterrupted run step for step.
 import * as fs from 'node:fs';
@@ -329,6 +329,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         training: true,
       };
       for (const obj of objectives) {
+        const every = obj.every ?? 1;
+        if ((state.step + 1) % every !== 0) continue;
         const opt = optimizers.get(obj.name)!;
         const vars = [...opt.params.values()];
         for (let r = 0; r < (obj.repeats ?? 1); r++) {

@@ -9,9 +9,11 @@
 // Discriminator head on the body's features phi(x) (nets.ts):
 //   h = phi(x), or [phi(x), o(phi(x))] with minibatch discrimination (minibatch-discrimination.ts);
 //   logit = w^T h + b, plus e_y^T h for conditional models (projection discriminator, Miyato & Koyama 2018,
-//   eq. 3); a conditional G gets the one-hot label concatenated to z (Mirza & Osindero 2014).
-// Objectives, in order each step: 'discriminator' (`nCritic` times) then 'generator'. Labels of fake samples
-// in training are the batch's labels.
+//   eq. 3), and optionally class logits A^T h + c (auxiliary classifier, AC-GAN, Odena et al. 2017); a
+//   conditional G gets the one-hot label concatenated to z (Mirza & Osindero 2014).
+// Objectives: 'discriminator' on every batch, then 'generator' on every `nCritic`-th batch (Gulrajani et al.
+// 2017, Alg. 1: each critic iteration draws a fresh real batch). Labels of fake samples in training are the
+// batch's labels.
 import * as tf from '@tensorflow/tfjs-core';
 import { cfgNum } from '../../core/config.js';
 import { sampleArgs } from '../../core/labels.js';
@@ -59,6 +61,19 @@ export interface GanConfig {
   mbdKernels: number;
   mbdDim: number;
   conditional: boolean;
+  /**
+   * how D sees the label (conditional models): 'projection' = e_y^T phi(x) added to the logit (Miyato & Koyama
+   * 2018); 'input' = one-hot label maps concatenated to x as extra channels (features for MLPs), as in Mirza &
+   * Osindero 2014; 'both'; 'none' (only an auxiliary classifier, if any, knows labels)
+   */
+  dLabel: 'projection' | 'input' | 'both' | 'none';
+  /**
+   * weight of the auxiliary classifier's loss (AC-GAN, Odena et al. 2017, eq. 2-3; 0 = off): a C-way head on
+   * D's features; D minimizes its cross-entropy on real and generated images, G on generated ones
+   */
+  auxWeight: number;
+  /** dropout rate on D's hidden features in training (0 = off); slows D down early in training */
+  dDropout: number;
   /** Adam betas of both players (GANs: beta1 = 0.5, Radford et al. 2016; WGAN-GP: (0, 0.9)) */
   beta1: number;
   beta2: number;
@@ -80,6 +95,9 @@ export const GAN_DEFAULTS: Record<string, unknown> = {
   mbdKernels: 0,
   mbdDim: 8,
   conditional: false,
+  dLabel: 'projection',
+  dDropout: 0,
+  auxWeight: 0,
   beta1: 0.5,
   beta2: 0.999,
   dLrScale: 1,
@@ -130,6 +148,19 @@ export function resolveGanConfig(raw: Record<string, unknown>, spec: DataSpec): 
     throw new UserError(`config 'gNorm' must be 'none' or 'batch' (got ${JSON.stringify(c.gNorm)})`);
   if (c.conditional !== true && c.conditional !== false)
     throw new UserError(`config 'conditional' must be true or false`);
+  if (!['projection', 'input', 'both', 'none'].includes(c.dLabel as string))
+    throw new UserError(
+      `config 'dLabel' must be projection, input, both or none (got ${JSON.stringify(c.dLabel)})`,
+    );
+  const auxWeight = num(c, 'auxWeight', { min: 0 });
+  if (auxWeight > 0 && !c.conditional)
+    throw new UserError(`config 'auxWeight' needs a conditional model (--set conditional=true)`);
+  if (auxWeight > 0 && (c.dLabel === 'input' || c.dLabel === 'both'))
+    throw new UserError(
+      `config 'auxWeight' > 0 needs dLabel 'projection' or 'none': a classifier that gets the label as input can copy it`,
+    );
+  if (auxWeight > 0 && c.loss === 'wgan-gp')
+    throw new UserError(`config 'auxWeight' is for the logistic GAN losses, not wgan-gp`);
   if (c.conditional && !(spec.numClasses && spec.numClasses > 1))
     throw new UserError(`a conditional GAN needs labelled data (this dataset has no classes)`);
   return {
@@ -145,6 +176,9 @@ export function resolveGanConfig(raw: Record<string, unknown>, spec: DataSpec): 
     mbdKernels: num(c, 'mbdKernels', { int: true, min: 0 }),
     mbdDim: num(c, 'mbdDim', { int: true, min: 1 }),
     conditional: c.conditional as boolean,
+    dLabel: c.dLabel as GanConfig['dLabel'],
+    dDropout: num(c, 'dDropout', { min: 0, max: 0.9 }),
+    auxWeight,
     beta1: num(c, 'beta1', { min: 0, max: 0.9999 }),
     beta2: num(c, 'beta2', { min: 0, max: 0.9999 }),
     dLrScale: num(c, 'dLrScale', { min: 0 }),
@@ -165,7 +199,12 @@ export class GAN implements GenerativeModel {
   private readonly b: tf.Variable;
   /** projection embedding of labels [C, F] (conditional) */
   private readonly embed: tf.Variable | null = null;
+  /** auxiliary classifier head [F, C] and [C] (auxWeight > 0) */
+  private readonly auxW: tf.Variable | null = null;
+  private readonly auxB: tf.Variable | null = null;
   private readonly C: number;
+  /** D gets the label as input channels / features */
+  private readonly labelIn: boolean;
 
   constructor(
     readonly kind: string,
@@ -191,10 +230,14 @@ export class GAN implements GenerativeModel {
       cfg.arch === 'conv'
         ? new ConvGenerator(zIn, revCh, spec.shape, cfg.gNorm === 'batch', rng, 'G')
         : new MlpGenerator(zIn, cfg.hidden, spec.shape, cfg.gNorm === 'batch', rng, 'G');
+    // label as D's input: C extra channels (conv) or C extra features (MLP)
+    this.labelIn = cfg.conditional && (cfg.dLabel === 'input' || cfg.dLabel === 'both');
+    const cIn = this.labelIn ? this.C : 0;
+    const dShape = [...spec.shape.slice(0, -1), spec.shape[spec.shape.length - 1]! + cIn];
     this.body =
       cfg.arch === 'conv'
-        ? new ConvDiscriminator(spec.shape, cfg.channels, rng, 'D.body')
-        : new MlpDiscriminator(dims(spec), [...cfg.hidden].reverse(), rng, 'D.body');
+        ? new ConvDiscriminator(dShape, cfg.channels, rng, 'D.body')
+        : new MlpDiscriminator(dims(spec) + cIn, [...cfg.hidden].reverse(), rng, 'D.body');
     let F = this.body.outDim;
     if (cfg.mbdKernels > 0) {
       this.mbd = new MinibatchDiscrimination(F, cfg.mbdKernels, cfg.mbdDim, rng, 'D.mbd');
@@ -206,7 +249,13 @@ export class GAN implements GenerativeModel {
     for (const m of [this.body, this.mbd]) for (const [k, v] of m?.variables ?? []) this.dVars.set(k, v);
     this.dVars.set('D.head.w', this.w);
     this.dVars.set('D.head.b', this.b);
-    if (this.C > 0) {
+    if (this.C > 0 && cfg.auxWeight > 0) {
+      this.auxW = initWeight([F, this.C], F, this.C, 'glorot', rng);
+      this.auxB = zeros([this.C]);
+      this.dVars.set('D.aux.w', this.auxW);
+      this.dVars.set('D.aux.b', this.auxB);
+    }
+    if (this.C > 0 && (cfg.dLabel === 'projection' || cfg.dLabel === 'both')) {
       this.embed = initWeight([this.C, F], F, this.C, 'glorot', rng);
       this.dVars.set('D.head.embed', this.embed);
     }
@@ -247,13 +296,51 @@ export class GAN implements GenerativeModel {
   /** discriminator (critic) logits [n] of a batch; minibatch features are computed within this batch */
   logits(x: tf.Tensor, y?: tf.Tensor1D): tf.Tensor1D {
     return tf.tidy(() => {
+      const { logit, classLogits } = this.discriminate(x, y);
+      classLogits?.dispose();
+      return logit;
+    });
+  }
+
+  /**
+   * D on a batch: the real/fake logit [n] and, with an auxiliary classifier, class logits [n, C]. `seed`
+   * (training only) turns on D's dropout, with fresh masks per call.
+   */
+  discriminate(
+    x: tf.Tensor,
+    y?: tf.Tensor1D,
+    seed?: () => number,
+  ): { logit: tf.Tensor1D; classLogits: tf.Tensor2D | null } {
+    const out = tf.tidy((): tf.Tensor[] => {
       const n = x.shape[0]!;
-      let h = this.body.apply(x);
+      const yOh = this.oneHot(y, n);
+      let xIn = x;
+      if (yOh && this.labelIn) {
+        // conv D: one-hot maps [n, H, W, C] as extra channels; MLP D: the one-hot next to the flattened x
+        xIn =
+          this.cfg.arch === 'conv'
+            ? tf.concat([x, tf.tile(tf.reshape(yOh, [n, 1, 1, this.C]), [1, x.shape[1]!, x.shape[2]!, 1])], 3)
+            : tf.concat([tf.reshape(x, [n, -1]), yOh], 1);
+      }
+      const rate = this.cfg.dDropout;
+      const noise = seed && rate > 0 ? (h: tf.Tensor) => tf.dropout(h, rate, undefined, seed()) : undefined;
+      let h = this.body.apply(xIn, noise);
       if (this.mbd) h = this.mbd.apply(h);
       let l = tf.add(tf.matMul(h, this.w as tf.Tensor2D), this.b);
-      const yOh = this.oneHot(y, n);
-      if (yOh) l = tf.add(l, tf.sum(tf.mul(tf.matMul(yOh, this.embed as tf.Tensor2D), h), 1, true));
-      return tf.reshape(l, [n]) as tf.Tensor1D;
+      if (yOh && this.embed)
+        l = tf.add(l, tf.sum(tf.mul(tf.matMul(yOh, this.embed as tf.Tensor2D), h), 1, true));
+      const logit = tf.reshape(l, [n]) as tf.Tensor1D;
+      if (!this.auxW) return [logit];
+      return [logit, tf.add(tf.matMul(h, this.auxW as tf.Tensor2D), this.auxB!) as tf.Tensor2D];
+    });
+    return { logit: out[0] as tf.Tensor1D, classLogits: (out[1] as tf.Tensor2D | undefined) ?? null };
+  }
+
+  /** mean cross-entropy of class logits [n, C] against labels y (the AC-GAN class term) */
+  private classLoss(classLogits: tf.Tensor2D, y: tf.Tensor1D): tf.Scalar {
+    return tf.tidy(() => {
+      const logp = tf.logSoftmax(classLogits);
+      return tf.neg(tf.mean(tf.sum(tf.mul(logp, tf.oneHot(tf.cast(y, 'int32'), this.C)), 1))) as tf.Scalar;
     });
   }
 
@@ -267,18 +354,25 @@ export class GAN implements GenerativeModel {
       const n = batch.x.shape[0]!;
       const y = this.C > 0 ? batch.y : undefined;
       const fake = this.generate(this.noise(n, seed()), y, true);
-      const lReal = this.logits(batch.x, y);
-      const lFake = this.logits(fake, y);
+      const real = this.discriminate(batch.x, y, seed);
+      const gen = this.discriminate(fake, y, seed);
+      const [lReal, lFake] = [real.logit, gen.logit];
       let loss = discriminatorLoss(this.cfg.loss, lReal, lFake, this.cfg.labelSmoothing);
       const metrics: Record<string, tf.Scalar> = {};
       if (this.cfg.loss === 'wgan-gp') {
-        const gp = gradientPenalty((x) => this.logits(x, y), batch.x, fake, seed());
+        const gp = gradientPenalty((x) => this.discriminate(x, y, seed).logit, batch.x, fake, seed());
         metrics.wdist = tf.sub(tf.mean(lReal), tf.mean(lFake)) as tf.Scalar;
         metrics.gp = gp;
         loss = tf.add(loss, tf.mul(this.cfg.gpWeight, gp)) as tf.Scalar;
       } else {
         metrics.dReal = tf.mean(tf.sigmoid(lReal)) as tf.Scalar;
         metrics.dFake = tf.mean(tf.sigmoid(lFake)) as tf.Scalar;
+      }
+      if (real.classLogits && gen.classLogits && y) {
+        // AC-GAN (Odena et al. 2017, eq. 3): D maximizes L_S + L_C, L_C over real and generated images
+        const cls = tf.add(this.classLoss(real.classLogits, y), this.classLoss(gen.classLogits, y));
+        metrics.classCE = cls as tf.Scalar;
+        loss = tf.add(loss, tf.mul(this.cfg.auxWeight, cls)) as tf.Scalar;
       }
       return { loss, metrics };
     });
@@ -289,8 +383,12 @@ export class GAN implements GenerativeModel {
     return tf.tidy(() => {
       const n = batch.x.shape[0]!;
       const y = this.C > 0 ? batch.y : undefined;
-      const lFake = this.logits(this.generate(this.noise(n, seed()), y, true), y);
-      return { loss: generatorLoss(this.cfg.loss, lFake) };
+      const gen = this.discriminate(this.generate(this.noise(n, seed()), y, true), y, seed);
+      let loss = generatorLoss(this.cfg.loss, gen.logit);
+      // AC-GAN: G maximizes L_C - L_S, i.e. also makes its samples classified as the asked label
+      if (gen.classLogits && y)
+        loss = tf.add(loss, tf.mul(this.cfg.auxWeight, this.classLoss(gen.classLogits, y))) as tf.Scalar;
+      return { loss };
     });
   }
 
@@ -300,13 +398,13 @@ export class GAN implements GenerativeModel {
       {
         name: 'discriminator',
         variables: () => this.discriminatorVariables(),
-        repeats: this.cfg.nCritic,
         optim: optim(this.cfg.dLrScale),
         loss: (batch, ctx) => this.discriminatorStep(batch, ctx.seed),
       },
       {
         name: 'generator',
         variables: () => this.generatorVariables(),
+        every: this.cfg.nCritic,
         optim: optim(this.cfg.gLrScale),
         loss: (batch, ctx) => this.generatorStep(batch, ctx.seed),
       },

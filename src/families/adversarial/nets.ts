@@ -30,9 +30,12 @@ export interface Generator {
   apply(zy: tf.Tensor, training: boolean): tf.Tensor;
 }
 
+/** applied to each hidden feature map of D after its activation (dropout in training; identity otherwise) */
+export type FeatureNoise = (h: tf.Tensor) => tf.Tensor;
+
 export interface DiscriminatorBody extends Module {
   /** x [n, ...dataShape] -> phi(x) [n, outDim] */
-  apply(x: tf.Tensor): tf.Tensor2D;
+  apply(x: tf.Tensor, noise?: FeatureNoise): tf.Tensor2D;
   readonly outDim: number;
 }
 
@@ -242,11 +245,11 @@ export class MlpDiscriminator implements DiscriminatorBody {
     });
     this.outDim = fanIn;
   }
-  apply(x: tf.Tensor): tf.Tensor2D {
+  apply(x: tf.Tensor, noise: FeatureNoise = (h) => h): tf.Tensor2D {
     return tf.tidy(() => {
       let h = tf.reshape(x, [x.shape[0]!, -1]) as tf.Tensor2D;
       for (const { w, b } of this.layers)
-        h = leakyRelu(tf.add(tf.matMul(h, w as tf.Tensor2D), b)) as tf.Tensor2D;
+        h = noise(leakyRelu(tf.add(tf.matMul(h, w as tf.Tensor2D), b))) as tf.Tensor2D;
       return h;
     });
   }
@@ -269,11 +272,11 @@ export class ConvDiscriminator implements DiscriminatorBody {
     });
     this.outDim = (shape[0]! / 4) * (shape[1]! / 4) * channels[1];
   }
-  apply(x: tf.Tensor): tf.Tensor2D {
+  apply(x: tf.Tensor, noise: FeatureNoise = (h) => h): tf.Tensor2D {
     return tf.tidy(() => {
       let h = x as tf.Tensor4D;
       for (const { w, b } of this.layers)
-        h = leakyRelu(tf.add(tf.conv2d(h, w as tf.Tensor4D, 2, 'same'), b)) as tf.Tensor4D;
+        h = noise(leakyRelu(tf.add(tf.conv2d(h, w as tf.Tensor4D, 2, 'same'), b))) as tf.Tensor4D;
       return tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
     });
   }

@@ -79,7 +79,7 @@ test('registry: kinds, taxonomy, defaults, accepts', () => {
     again.dispose();
   }
   const w = modelEntry('wgan-gp').create(modelEntry('wgan-gp').defaults, img, 0);
-  assert.equal(w.objectives()[0]!.repeats, 5);
+  assert.equal(w.objectives()[1]!.every, 5);
   assert.deepEqual(w.objectives()[0]!.optim, { beta1: 0, beta2: 0.9, lrScale: 1 });
   assert.equal(w.config.arch, 'conv');
   w.dispose();
@@ -259,7 +259,7 @@ test('sampling: shapes, [0,1] images, seeds, labels', () => {
   u.dispose();
 });
 
-test('training loop: tensor count stays flat over steps (D then G, n_critic repeats)', async () => {
+test('training loop: tensor count stays flat over steps; G updates on every n_critic-th batch only', async () => {
   const ds = loadDataset(parseDataArg('8gaussians', { nTrain: 256, nTest: 64 }));
   const m = modelEntry('wgan-gp').create(
     { ...modelEntry('wgan-gp').defaults, ...tiny, nCritic: 2 },
@@ -268,6 +268,7 @@ test('training loop: tensor count stays flat over steps (D then G, n_critic repe
   );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gan-loop-'));
   const counts: number[] = [];
+  const updated: string[] = [];
   const res = await train({
     model: m,
     dataset: ds,
@@ -276,13 +277,73 @@ test('training loop: tensor count stays flat over steps (D then G, n_critic repe
     progress: 'none',
     images: false,
     log: () => {},
-    onStep: () => counts.push(tf.memory().numTensors),
+    onStep: (rec) => {
+      counts.push(tf.memory().numTensors);
+      updated.push(Object.keys(rec.losses).join('+'));
+    },
   });
   assert.equal(res.step, 16);
+  // the critic on each of the 16 batches, the generator after every second one
+  assert.deepEqual(
+    updated,
+    Array.from({ length: 16 }, (_, i) => (i % 2 === 1 ? 'discriminator+generator' : 'discriminator')),
+  );
   assert.ok(
     counts.slice(2).every((c) => c === counts[2]),
     `tensor counts ${counts.join(',')}`,
   );
   m.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("conditional D: each dLabel route, D's dropout only in training, and the AC-GAN class term", () => {
+  const x = tf.randomUniform([6, 8, 8, 1], 0, 1, 'float32', 11);
+  const y0 = tf.tensor1d([0, 0, 0, 0, 0, 0], 'int32');
+  const y1 = tf.tensor1d([1, 1, 1, 1, 1, 1], 'int32');
+  const base = { conditional: true, channels: [2, 4], latentDim: 4 };
+  const logitsFor = (m: GAN, y: tf.Tensor1D) => Array.from(m.logits(x, y).dataSync());
+  // 'input' (label maps next to x) and 'projection' make the logit depend on y; 'none' does not
+  for (const [dLabel, dependsOnY] of [
+    ['input', true],
+    ['projection', true],
+    ['both', true],
+    ['none', false],
+  ] as const) {
+    const m = new GAN('cgan', { ...base, dLabel }, img, 0);
+    const [a, b] = [logitsFor(m, y0), logitsFor(m, y1)];
+    assert.equal(
+      a.some((v, i) => Math.abs(v - b[i]!) > 1e-6),
+      dependsOnY,
+      `${dLabel}: ${a} vs ${b}`,
+    );
+    m.dispose();
+  }
+  // dropout: fresh masks per training call (seeded), none without a seed (eval), none at rate 0
+  const drop = new GAN('cgan', { ...base, dDropout: 0.5 }, img, 0);
+  const seeded = (m: GAN, s: number) => {
+    let c = s;
+    return Array.from(m.discriminate(x, y0, () => c++).logit.dataSync());
+  };
+  assert.notDeepEqual(seeded(drop, 1), seeded(drop, 100));
+  assert.deepEqual(seeded(drop, 1), seeded(drop, 1));
+  assert.deepEqual(logitsFor(drop, y0), logitsFor(drop, y0));
+  const noDrop = new GAN('cgan', { ...base, dDropout: 0 }, img, 0);
+  assert.deepEqual(seeded(noDrop, 1), logitsFor(noDrop, y0));
+  // AC-GAN: a D step lowers D's class cross-entropy on the batch, a G step lowers G's loss (which contains
+  // the class term of its samples); a classifier that could read the label from its input is refused
+  const ac = new GAN('cgan', { ...base, dLabel: 'none', auxWeight: 1 }, img, 0);
+  const batch: Batch = { x, y: tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32') };
+  const [d, g] = ac.objectives();
+  const classCE = () => tf.tidy(() => d!.loss(batch, ctx()).metrics!.classCE!.dataSync()[0]!);
+  const ce0 = classCE();
+  for (let i = 0; i < 5; i++) sgdStep(d!, batch, 0.05);
+  const ce1 = classCE();
+  assert.ok(ce1 < ce0, `D class CE ${ce0} -> ${ce1}`);
+  const [g0, g1] = sgdStep(g!, batch, 1e-2);
+  assert.ok(g1 < g0, `G loss ${g0} -> ${g1}`);
+  assert.ok(ac.discriminatorVariables().some((v) => v.name === ac.variables().get('D.aux.w')!.name));
+  assert.throws(() => new GAN('cgan', { ...base, dLabel: 'both', auxWeight: 1 }, img, 0), UserError);
+  assert.throws(() => new GAN('gan', { ...tiny, auxWeight: 1 }, vec2, 0), UserError);
+  tf.dispose([x, y0, y1, batch.y!]);
+  [drop, noDrop, ac].forEach((m) => m.dispose());
 });
