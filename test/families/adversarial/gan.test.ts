@@ -236,7 +236,12 @@ test('batch norm: batch statistics in training (and running averages updated), r
 });
 
 test('sampling: shapes, [0,1] images, seeds, labels', () => {
-  const m = new GAN('cgan', { conditional: true, channels: [2, 4], latentDim: 4 }, img, 0);
+  const m = new GAN(
+    'cgan',
+    { conditional: true, dLabel: 'projection', channels: [2, 4], latentDim: 4 },
+    img,
+    0,
+  );
   const a = m.sample(6, { seed: 3, label: 2 });
   const b = m.sample(6, { seed: 3, label: 2 });
   const c = m.sample(6, { seed: 3, label: 1 });
