@@ -38,8 +38,6 @@ export interface StepContext {
 export interface Objective {
   name: string;
   variables: () => tf.Variable[];
-  /** updates per batch (default 1) */
-  repeats?: number;
   /** update only on every `every`-th batch (steps every-1, 2 every-1, ... counting from 0; default 1) */
   every?: number;
   /**

@@ -1,7 +1,7 @@
 // The one training loop for every family. Each objective of model.objectives() gets its own Adam optimizer
-// and is updated in order (`repeats` times) on every batch, or on every `every`-th batch. Every step runs inside tf.tidy. All randomness comes
-// from one counter-based Rng (src/core/rng.ts) whose state is checkpointed, and the data order is a function of
-// (seed, epoch), so a resumed run reproduces the uninterrupted run step for step.
+// and is updated in order on every batch (or on every `every`-th one). Every step runs inside tf.tidy. All
+// randomness comes from one counter-based Rng (src/core/rng.ts) whose state is checkpointed, and the data
+// order is a function of (seed, epoch), so a resumed run reproduces the uninterrupted run step for step.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -333,39 +333,35 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         if ((state.step + 1) % every !== 0) continue;
         const opt = optimizers.get(obj.name)!;
         const vars = [...opt.params.values()];
-        for (let r = 0; r < (obj.repeats ?? 1); r++) {
-          tf.tidy(() => {
-            let kept: [string, tf.Scalar][] = [];
-            const { value, grads } = tf.variableGrads(() => {
-              const out = obj.loss(batch, ctx);
-              kept = Object.entries(out.metrics ?? {}).map(([k, t]) => [k, tf.keep(t)]);
-              return out.loss;
-            }, vars);
-            const gmap = new Map<string, tf.Tensor>();
-            for (const [tfName, g] of Object.entries(grads)) gmap.set(nameOfTf.get(tfName)!, g);
-            const norm = gmap.size ? globalNorm([...gmap.values()]) : tf.scalar(0);
-            const stats = tf.stack([value, norm, ...kept.map((p) => tf.cast(p[1], 'float32'))]).dataSync();
-            for (const [, t] of kept) t.dispose();
-            const lossV = stats[0]!;
-            const normV = stats[1]!;
-            if (!Number.isFinite(lossV) || !Number.isFinite(normV)) {
-              throw new NonFiniteLossError(
-                `non-finite ${Number.isFinite(lossV) ? 'gradient' : 'loss'} at step ${state.step + 1} (epoch ${state.epoch + 1}, objective '${obj.name}'): ` +
-                  `loss=${lossV}, grad norm=${normV}; stopped before the update, last checkpoint kept (try a lower --lr or clipNorm)`,
-              );
-            }
-            if (cfg.clipNorm > 0 && normV > cfg.clipNorm) {
-              const s = cfg.clipNorm / normV;
-              for (const [n, g] of gmap) gmap.set(n, tf.mul(g, s));
-            }
-            opt.apply(gmap, lr * (obj.optim?.lrScale ?? 1));
-            losses[obj.name] = lossV;
-            gradNorm[obj.name] = normV;
-            kept.forEach(
-              ([k], i) => (metrics[objectives.length > 1 ? `${obj.name}.${k}` : k] = stats[2 + i]!),
+        tf.tidy(() => {
+          let kept: [string, tf.Scalar][] = [];
+          const { value, grads } = tf.variableGrads(() => {
+            const out = obj.loss(batch, ctx);
+            kept = Object.entries(out.metrics ?? {}).map(([k, t]) => [k, tf.keep(t)]);
+            return out.loss;
+          }, vars);
+          const gmap = new Map<string, tf.Tensor>();
+          for (const [tfName, g] of Object.entries(grads)) gmap.set(nameOfTf.get(tfName)!, g);
+          const norm = gmap.size ? globalNorm([...gmap.values()]) : tf.scalar(0);
+          const stats = tf.stack([value, norm, ...kept.map((p) => tf.cast(p[1], 'float32'))]).dataSync();
+          for (const [, t] of kept) t.dispose();
+          const lossV = stats[0]!;
+          const normV = stats[1]!;
+          if (!Number.isFinite(lossV) || !Number.isFinite(normV)) {
+            throw new NonFiniteLossError(
+              `non-finite ${Number.isFinite(lossV) ? 'gradient' : 'loss'} at step ${state.step + 1} (epoch ${state.epoch + 1}, objective '${obj.name}'): ` +
+                `loss=${lossV}, grad norm=${normV}; stopped before the update, last checkpoint kept (try a lower --lr or clipNorm)`,
             );
-          });
-        }
+          }
+          if (cfg.clipNorm > 0 && normV > cfg.clipNorm) {
+            const s = cfg.clipNorm / normV;
+            for (const [n, g] of gmap) gmap.set(n, tf.mul(g, s));
+          }
+          opt.apply(gmap, lr * (obj.optim?.lrScale ?? 1));
+          losses[obj.name] = lossV;
+          gradNorm[obj.name] = normV;
+          kept.forEach(([k], i) => (metrics[objectives.length > 1 ? `${obj.name}.${k}` : k] = stats[2 + i]!));
+        });
       }
     });
     ema?.update(state.step);

@@ -29,6 +29,7 @@ import {
 } from '../../core/model.js';
 import { Rng } from '../../core/rng.js';
 import { dims, type DataSpec } from '../../data/spec.js';
+import { Categorical } from '../../distributions/categorical.js';
 import { initWeight, zeros } from '../latent/init.js';
 import { discriminatorLoss, generatorLoss, gradientPenalty, type GanLoss } from './losses.js';
 import { MinibatchDiscrimination } from './minibatch-discrimination.js';
@@ -336,12 +337,9 @@ export class GAN implements GenerativeModel {
     return { logit: out[0] as tf.Tensor1D, classLogits: (out[1] as tf.Tensor2D | undefined) ?? null };
   }
 
-  /** mean cross-entropy of class logits [n, C] against labels y (the AC-GAN class term) */
+  /** mean cross-entropy -log p(y | x) of class logits [n, C] (the AC-GAN class term) */
   private classLoss(classLogits: tf.Tensor2D, y: tf.Tensor1D): tf.Scalar {
-    return tf.tidy(() => {
-      const logp = tf.logSoftmax(classLogits);
-      return tf.neg(tf.mean(tf.sum(tf.mul(logp, tf.oneHot(tf.cast(y, 'int32'), this.C)), 1))) as tf.Scalar;
-    });
+    return tf.tidy(() => tf.neg(tf.mean(new Categorical(classLogits).logProb(y))) as tf.Scalar);
   }
 
   private noise(n: number, seed: number): tf.Tensor2D {
