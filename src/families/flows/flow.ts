@@ -188,6 +188,45 @@ export function conditionalOption(c: Record<string, unknown>, spec: DataSpec): b
   return v;
 }
 
+/** The options of a multi-scale coupling flow (RealNVP, NICE, Glow), checked. */
+export interface CouplingFlowArch {
+  levels: number;
+  depth: number;
+  layers: number;
+  hidden: number;
+  coupling: 'affine' | 'additive';
+  scale: 'tanh' | 'sigmoid';
+  conditional: boolean;
+}
+
+/**
+ * Resolve and check a coupling flow's options `c` (defaults already merged); levels 'auto' = as many squeezes
+ * as the image allows, at most `autoLevels`; vectors have no levels.
+ */
+export function couplingFlowOptions(
+  c: Record<string, unknown>,
+  spec: DataSpec,
+  autoLevels: number,
+): CouplingFlowArch {
+  const image = spec.kind === 'image';
+  const levels = !image
+    ? 0
+    : c.levels === 'auto'
+      ? maxSqueezes(spec.shape, autoLevels)
+      : intOption(c, 'levels', 1);
+  if (image && levels > maxSqueezes(spec.shape, levels))
+    throw new UserError(`config 'levels' ${levels} is too many for images [${spec.shape}]`);
+  return {
+    levels,
+    depth: intOption(c, 'depth', 1),
+    layers: intOption(c, 'layers', 1),
+    hidden: c.hidden === 'auto' ? (image ? 64 : 128) : intOption(c, 'hidden', 1),
+    coupling: enumOption(c, 'coupling', ['affine', 'additive'] as const),
+    scale: enumOption(c, 'scale', ['tanh', 'sigmoid'] as const),
+    conditional: conditionalOption(c, spec),
+  };
+}
+
 /** How many times an image can be squeezed (H, W even at each step, at least 2x2 left), at most `max`. */
 export function maxSqueezes(shape: number[], max = 3): number {
   let [H, W] = shape as [number, number];

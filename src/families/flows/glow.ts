@@ -4,7 +4,6 @@
 // affine coupling on the channel halves (scale sigmoid(h + 2), as Glow's code). The factored-out halves are
 // N(0, I) (this project's standard-normal base; Glow learns a conditional prior for them).
 // On vectors: `layers` steps of ActNorm -> invertible linear map (LU) -> coupling with alternating masks.
-import { UserError } from '../../core/model.js';
 import { Rng } from '../../core/rng.js';
 import type { DataSpec } from '../../data/spec.js';
 import { ActNorm } from './actnorm.js';
@@ -13,7 +12,7 @@ import { InvConv1x1 } from './invconv.js';
 import { Split } from './split.js';
 import { Squeeze } from './squeeze.js';
 import { Compose, type Transform } from './transform.js';
-import { FlowModel, conditionalOption, enumOption, intOption, maxSqueezes } from './flow.js';
+import { FlowModel, couplingFlowOptions, type CouplingFlowArch } from './flow.js';
 
 export const GLOW_DEFAULTS: Record<string, unknown> = {
   levels: 'auto', // L: images 28x28 -> 2
@@ -25,31 +24,10 @@ export const GLOW_DEFAULTS: Record<string, unknown> = {
   conditional: false,
 };
 
-export interface GlowArch {
-  levels: number;
-  depth: number;
-  layers: number;
-  hidden: number;
-  coupling: 'affine' | 'additive';
-  scale: 'tanh' | 'sigmoid';
-  conditional: boolean;
-}
+export type GlowArch = CouplingFlowArch;
 
 export function resolveGlowConfig(raw: Record<string, unknown>, spec: DataSpec): GlowArch {
-  const c = { ...GLOW_DEFAULTS, ...raw };
-  const image = spec.kind === 'image';
-  const levels = !image ? 0 : c.levels === 'auto' ? maxSqueezes(spec.shape, 3) : intOption(c, 'levels', 1);
-  if (image && levels > maxSqueezes(spec.shape, levels))
-    throw new UserError(`config 'levels' ${levels} is too many for images [${spec.shape}]`);
-  return {
-    levels,
-    depth: intOption(c, 'depth', 1),
-    layers: intOption(c, 'layers', 1),
-    hidden: c.hidden === 'auto' ? (image ? 64 : 128) : intOption(c, 'hidden', 1),
-    coupling: enumOption(c, 'coupling', ['affine', 'additive'] as const),
-    scale: enumOption(c, 'scale', ['tanh', 'sigmoid'] as const),
-    conditional: conditionalOption(c, spec),
-  };
+  return couplingFlowOptions({ ...GLOW_DEFAULTS, ...raw }, spec, 3);
 }
 
 /** The Glow transform for per-example `shape` (images [H, W, C] or vectors [D]) and the shape it outputs. */

@@ -4,7 +4,6 @@
 // from one coupling to the next (sec. 3.5). Each coupling is preceded by an ActNorm (RealNVP used batch
 // normalization, sec. 3.7; Glow's ActNorm avoids its batch dependence). On vectors: `layers` couplings with
 // alternating masks. coupling 'additive' gives NICE (Dinh et al. 2015) with ActNorm as its scaling layer.
-import { UserError } from '../../core/model.js';
 import { Rng } from '../../core/rng.js';
 import type { DataSpec } from '../../data/spec.js';
 import { ActNorm } from './actnorm.js';
@@ -12,7 +11,7 @@ import { Coupling, type MaskKind } from './coupling.js';
 import { Split } from './split.js';
 import { Squeeze } from './squeeze.js';
 import { Compose, type Transform } from './transform.js';
-import { FlowModel, conditionalOption, enumOption, intOption, maxSqueezes } from './flow.js';
+import { FlowModel, couplingFlowOptions } from './flow.js';
 
 export const REALNVP_DEFAULTS: Record<string, unknown> = {
   levels: 'auto', // images: number of squeeze + factor-out scales (28x28: 2)
@@ -30,20 +29,7 @@ export function createRealNVP(
   spec: DataSpec,
   seed: number,
 ): FlowModel {
-  const c = { ...REALNVP_DEFAULTS, ...raw };
-  const image = spec.kind === 'image';
-  const levels = !image ? 0 : c.levels === 'auto' ? maxSqueezes(spec.shape, 2) : intOption(c, 'levels', 1);
-  if (image && levels > maxSqueezes(spec.shape, levels))
-    throw new UserError(`config 'levels' ${levels} is too many for images [${spec.shape}]`);
-  const cfg = {
-    levels,
-    depth: intOption(c, 'depth', 1),
-    layers: intOption(c, 'layers', 1),
-    hidden: c.hidden === 'auto' ? (image ? 64 : 128) : intOption(c, 'hidden', 1),
-    coupling: enumOption(c, 'coupling', ['affine', 'additive'] as const),
-    scale: enumOption(c, 'scale', ['tanh', 'sigmoid'] as const),
-    conditional: conditionalOption(c, spec),
-  };
+  const cfg = couplingFlowOptions({ ...REALNVP_DEFAULTS, ...raw }, spec, 2);
   const numClasses = cfg.conditional ? spec.numClasses! : 0;
   const rng = new Rng(seed);
   let id = 0;
@@ -80,10 +66,11 @@ export function createRealNVP(
     return { flow: new Compose(parts), out: [(H * W * C) as number] };
   };
 
-  const { flow, out } = image
-    ? scaleAt(spec.shape, 0)
-    : { flow: new Compose(stage(spec.shape, 'alternate', cfg.layers)), out: spec.shape };
-  return new FlowModel(kind, spec, cfg, flow, {
+  const { flow, out } =
+    spec.kind === 'image'
+      ? scaleAt(spec.shape, 0)
+      : { flow: new Compose(stage(spec.shape, 'alternate', cfg.layers)), out: spec.shape };
+  return new FlowModel(kind, spec, { ...cfg }, flow, {
     conditional: cfg.conditional,
     sampling: 'direct',
     zShape: out,
