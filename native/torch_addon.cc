@@ -4,8 +4,8 @@
 // through the c10 dispatcher (boxed call on a stack of IValues). Handles come from
 // op(name, overload) and index a cache of OperatorHandles. JS arguments are converted by the
 // type of the schema argument they fill; missing trailing arguments take their defaults.
-// Tensors are JS objects owning an at::Tensor; their bytes are reported to V8 as external
-// memory and released by dispose() (or by the GC as a last resort).
+// Tensors are held in a native slot table and named in JS by integer ids (see "tensor slots");
+// dispose(id) releases one.
 // Autograd is off: tfjs differentiates through its own gradient kernels, so every call runs
 // under c10::InferenceMode (set once per JS thread).
 #include <napi.h>
@@ -37,66 +37,68 @@ struct JsError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// ------------------------------------------------------------------ tensor objects
-class Tensor : public Napi::ObjectWrap<Tensor> {
- public:
-  static Napi::FunctionReference ctor;
-  at::Tensor t;
-  int64_t bytes = 0;  // reported to V8 as external memory
+// ------------------------------------------------------------------ tensor slots
+// Tensors live in a table owned here; JS holds integer ids (slot + generation * 2^24). No JS object, no
+// GC finalizer and no V8 external-memory call per tensor: with one JS wrapper per result, a small add cost
+// 6.9 us against 1.5 us on tfjs's cpu backend, and the wrappers kept the young-generation GC busy. Lifetime
+// is explicit (dispose(id); the backend disposes every kernel temporary). A freed slot's generation moves
+// on, so a stale id is detected ("use of a disposed tensor") instead of reaching the slot's next tenant.
+constexpr double kSlotSpan = double(1 << 24);
+struct Slots {
+  std::vector<at::Tensor> t;
+  std::vector<uint32_t> gen;
+  std::vector<uint32_t> freeList;
+  size_t live = 0;
+  int64_t bytes = 0;
 
-  static void Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function f = DefineClass(env, "Tensor",
-                                   {InstanceMethod("dispose", &Tensor::Dispose),
-                                    InstanceAccessor("shape", &Tensor::Shape, nullptr),
-                                    InstanceAccessor("dtype", &Tensor::Dtype, nullptr)});
-    ctor = Napi::Persistent(f);
-    ctor.SuppressDestruct();
-    exports.Set("Tensor", f);
+  double add(at::Tensor v) {
+    uint32_t i;
+    if (!freeList.empty()) {
+      i = freeList.back();
+      freeList.pop_back();
+    } else {
+      if (t.size() >= (size_t(1) << 24)) throw JsError("too many live tensors (16M)");
+      i = uint32_t(t.size());
+      t.emplace_back();
+      gen.push_back(0);
+    }
+    bytes += int64_t(v.nbytes());
+    t[i] = std::move(v);
+    live++;
+    return double(gen[i]) * kSlotSpan + double(i);
   }
-  explicit Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) {}
-  ~Tensor() override { release(Env()); }
-
-  void own(Napi::Env env, at::Tensor v) {
-    t = std::move(v);
-    bytes = t.defined() ? static_cast<int64_t>(t.nbytes()) : 0;
-    if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  // the slot of a live id, or -1
+  int64_t find(double id) const {
+    if (!(id >= 0) || id != double(int64_t(id))) return -1;
+    int64_t i = int64_t(id) & ((int64_t(1) << 24) - 1);
+    uint32_t g = uint32_t(int64_t(id) >> 24);
+    if (size_t(i) >= t.size() || gen[size_t(i)] != g || !t[size_t(i)].defined()) return -1;
+    return i;
   }
-  void release(Napi::Env env) {
-    if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
-    bytes = 0;
-    t.reset();
+  const at::Tensor& get(double id) const {
+    int64_t i = find(id);
+    if (i < 0) throw JsError("use of a disposed tensor");
+    return t[size_t(i)];
   }
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    release(info.Env());
-    return info.Env().Undefined();
-  }
-  Napi::Value Shape(const Napi::CallbackInfo& info) {
-    if (!t.defined()) return info.Env().Null();
-    Napi::Array a = Napi::Array::New(info.Env(), t.dim());
-    for (int64_t i = 0; i < t.dim(); i++) a.Set(uint32_t(i), Napi::Number::New(info.Env(), double(t.size(i))));
-    return a;
-  }
-  Napi::Value Dtype(const Napi::CallbackInfo& info) {
-    if (!t.defined()) return info.Env().Null();
-    return Napi::String::New(info.Env(), c10::toString(t.scalar_type()));
+  void drop(double id) {  // a second dispose of the same id is a no-op
+    int64_t i = find(id);
+    if (i < 0) return;
+    bytes -= int64_t(t[size_t(i)].nbytes());
+    t[size_t(i)].reset();
+    gen[size_t(i)] = (gen[size_t(i)] + 1) & ((1u << 28) - 1);
+    freeList.push_back(uint32_t(i));
+    live--;
   }
 };
-Napi::FunctionReference Tensor::ctor;
+Slots g_slots;
 
 Napi::Value wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
-  Napi::Object o = Tensor::ctor.New({});
-  Tensor::Unwrap(o)->own(env, std::move(t));
-  return o;
-}
-bool isTensor(const Napi::Value& v) {
-  return v.IsObject() && v.As<Napi::Object>().InstanceOf(Tensor::ctor.Value());
+  return Napi::Number::New(env, g_slots.add(std::move(t)));
 }
 const at::Tensor& unwrap(const Napi::Value& v) {
-  if (!isTensor(v)) throw JsError("expected a native tensor");
-  Tensor* w = Tensor::Unwrap(v.As<Napi::Object>());
-  if (!w->t.defined()) throw JsError("use of a disposed tensor");
-  return w->t;
+  if (!v.IsNumber()) throw JsError("expected a native tensor id");
+  return g_slots.get(v.As<Napi::Number>().DoubleValue());
 }
 double num(const Napi::Value& v, const std::string& what) {
   if (!v.IsNumber()) throw JsError("expected a number for '" + what + "'");
@@ -200,11 +202,8 @@ Napi::Value fromIValue(Napi::Env env, IValue&& iv) {
     for (size_t i = 0; i < el.size(); i++) a.Set(uint32_t(i), fromIValue(env, IValue(el[i])));
     return a;
   }
-  if (iv.isDouble()) return Napi::Number::New(env, iv.toDouble());
-  if (iv.isInt()) return Napi::Number::New(env, double(iv.toInt()));
-  if (iv.isBool()) return Napi::Boolean::New(env, iv.toBool());
-  if (iv.isScalar()) return Napi::Number::New(env, iv.toScalar().toDouble());
-  throw JsError("unsupported return type " + iv.tagKind());
+  // numbers would be indistinguishable from tensor ids: operators returning scalars are not callable
+  throw JsError("unsupported return type " + iv.tagKind() + " (only tensors, lists and tuples of them)");
 }
 
 // ------------------------------------------------------------------ operator cache
@@ -345,6 +344,48 @@ Napi::Value Unique(const Napi::CallbackInfo& info) {
   })
 }
 
+// dispose(id): release the tensor (ids already released are ignored).
+Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  if (info[0].IsNumber()) g_slots.drop(info[0].As<Napi::Number>().DoubleValue());
+  return info.Env().Undefined();
+}
+
+// meta(id): writes [scalar type code, rank, dim 0, dim 1, ...] into the Int32Array given to
+// setMetaBuffer (no JS allocation per call) and returns the rank.
+int32_t* g_meta = nullptr;
+size_t g_metaLen = 0;
+Napi::Reference<Napi::Int32Array> g_metaRef;
+Napi::Value SetMetaBuffer(const Napi::CallbackInfo& info) {
+  GUARDED({
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw JsError("setMetaBuffer: expected an Int32Array");
+    auto a = info[0].As<Napi::Int32Array>();
+    g_metaRef = Napi::Persistent(a);
+    g_meta = a.Data();
+    g_metaLen = a.ElementLength();
+    return info.Env().Undefined();
+  })
+}
+Napi::Value Meta(const Napi::CallbackInfo& info) {
+  GUARDED({
+    const at::Tensor& t = unwrap(info[0]);
+    size_t rank = size_t(t.dim());
+    if (g_meta == nullptr || rank + 2 > g_metaLen) throw JsError("meta: buffer missing or rank too large");
+    g_meta[0] = int32_t(t.scalar_type());
+    g_meta[1] = int32_t(rank);
+    for (size_t i = 0; i < rank; i++) g_meta[2 + i] = int32_t(t.size(int64_t(i)));
+    return Napi::Number::New(info.Env(), double(rank));
+  })
+}
+
+// stats(): live tensors and their bytes (views count their storage again)
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("tensors", Napi::Number::New(info.Env(), double(g_slots.live)));
+  o.Set("bytes", Napi::Number::New(info.Env(), double(g_slots.bytes)));
+  return o;
+}
+
 // ------------------------------------------------------------------ runtime settings
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   GUARDED({
@@ -453,13 +494,16 @@ Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // tfjs records its own tape; libtorch must not. InferenceMode is thread-local: one per JS thread.
   static thread_local std::unique_ptr<c10::InferenceMode> guard(new c10::InferenceMode());
-  Tensor::Init(env, exports);
   exports.Set("op", Napi::Function::New(env, Op));
   exports.Set("call", Napi::Function::New(env, Call));
   exports.Set("schema", Napi::Function::New(env, Schema));
   exports.Set("fromArray", Napi::Function::New(env, FromArray));
   exports.Set("toArray", Napi::Function::New(env, ToArray));
   exports.Set("unique", Napi::Function::New(env, Unique));
+  exports.Set("dispose", Napi::Function::New(env, Dispose));
+  exports.Set("setMetaBuffer", Napi::Function::New(env, SetMetaBuffer));
+  exports.Set("meta", Napi::Function::New(env, Meta));
+  exports.Set("stats", Napi::Function::New(env, Stats));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   exports.Set("setOmpThreads", Napi::Function::New(env, SetOmpThreads));

@@ -400,8 +400,14 @@ test('errors are JS errors, not crashes', { skip }, async () => {
   const N = loaded!.addon;
   const a: NTensor = N.fromArray(new Float32Array([1, 2, 3]), [3], 'float32');
   const add = N.op('aten::add', 'Tensor');
-  a.dispose();
+  N.dispose(a);
   assert.throws(() => N.call(add, a, a), /use of a disposed tensor/);
+  // its slot is reused by the next tensor, but the old id still names the disposed one
+  const a2 = N.fromArray(new Float32Array([1, 2, 3]), [3], 'float32');
+  assert.notEqual(a2, a);
+  assert.throws(() => N.call(add, a, a2), /use of a disposed tensor/);
+  N.dispose(a2);
+  N.dispose(a2); // a second dispose is harmless
   assert.throws(() => N.fromArray(new Float32Array(2), [2], 'complex64'), /unsupported dtype/);
   assert.throws(() => N.fromArray(new Float32Array(3), [2, 2], 'float32'), /does not match shape/);
   assert.throws(() => N.op('aten::no_such_op', ''), /unknown ATen operator/);
@@ -409,8 +415,8 @@ test('errors are JS errors, not crashes', { skip }, async () => {
   const c = N.fromArray(new Float32Array(3), [3], 'float32');
   assert.throws(() => N.call(add, b, c), /size of tensor/);
   assert.throws(() => N.call(add, b, 'x'), Error);
-  b.dispose();
-  c.dispose();
+  N.dispose(b);
+  N.dispose(c);
   // through tfjs: a disposed tensor, and a shape error from a native kernel
   await tf.setBackend('torch');
   const t = tf.tensor([1, 2]);

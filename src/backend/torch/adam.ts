@@ -36,6 +36,7 @@ export function fusedAdamUpdate(p: Variable, m: Variable, v: Variable, g: Tensor
   const { lr, b1, b2, eps, c1, c2, wd } = h;
   // m/(sqrt(v)/s + eps) = s·m/(sqrt(v) + s·eps) with s = sqrt(c2): one pass less than PyTorch's form
   const s = Math.sqrt(c2);
+  b.sizeHint(p.size);
   const replacement = b.scoped(() => {
     const gt = b.t(g);
     b.call(o.mulS_, [mt, b1]); // (lerp_ would be one pass, but ATen 1.13's is scalar code: 6x slower)

@@ -70,6 +70,7 @@ export function registerTorch(opts: { threads?: number; cacheBytes?: number } = 
         const at = attrs ?? {};
         let r;
         if (!nativeDtypes(ins)) return runOnCpu(name, b, ins, at);
+        b.sizeHint(largestInput(ins));
         try {
           r = b.scoped(() => impl(b, ins, at));
         } catch (e) {
@@ -143,6 +144,17 @@ function patchGradient(
 }
 
 /** True when every input is float32/int32/bool (string and complex64 inputs go to the cpu fallback). */
+/** elements of the largest input tensor */
+function largestInput(inputs: Record<string, TensorInfo | TensorInfo[]>): number {
+  let max = 0;
+  for (const k in inputs) {
+    const i = inputs[k];
+    if (i == null) continue;
+    for (const t of Array.isArray(i) ? i : [i]) max = Math.max(max, util.sizeFromShape(t.shape));
+  }
+  return max;
+}
+
 function nativeDtypes(inputs: Record<string, TensorInfo | TensorInfo[]>): boolean {
   for (const k in inputs) {
     const i = inputs[k];

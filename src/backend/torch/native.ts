@@ -4,12 +4,8 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** A JS object owning one at::Tensor. */
-export interface NTensor {
-  dispose(): void;
-  readonly shape: number[] | null;
-  readonly dtype: string | null;
-}
+/** The id of one at::Tensor in the addon's slot table (released by `dispose(id)`). */
+export type NTensor = number & { readonly __nativeTensor: true };
 
 /** A value the generic entry point accepts: tensors, numbers, booleans, strings, lists of those, null. */
 export type Arg = NTensor | number | boolean | string | null | undefined | readonly Arg[];
@@ -22,6 +18,14 @@ export interface Addon {
   toArray(t: NTensor): Float32Array | Int32Array | Uint8Array;
   /** True when no other tensor or view shares this tensor's memory. */
   unique(t: NTensor): boolean;
+  /** Release a tensor (an id already released is ignored). */
+  dispose(t: NTensor): void;
+  /** The Int32Array that meta() fills: [c10::ScalarType code, rank, dims...]. */
+  setMetaBuffer(buf: Int32Array): void;
+  /** Write t's dtype code, rank and dims into the meta buffer; returns the rank. */
+  meta(t: NTensor): number;
+  /** Live tensors in the slot table and their bytes. */
+  stats(): { tensors: number; bytes: number };
   setNumThreads(n: number): number;
   getNumThreads(): number;
   /** OpenMP team size for the next parallel regions only (cheap); false without an OpenMP runtime */
@@ -31,7 +35,6 @@ export interface Addon {
   /** Release the cached blocks; returns the bytes freed. */
   emptyCache(): number;
   readonly libtorchVersion: string;
-  readonly Tensor: new () => NTensor;
 }
 
 const ADDON_REL = path.join('native', 'build', 'Release', 'torch_addon.node');

@@ -124,9 +124,10 @@ export abstract class Autoregressive implements GenerativeModel {
 
   /**
    * Parameters of every conditional, [n, T, C, P], in one pass: position t must depend on x only through the
-   * positions before t in the model's order (masks give exact zeros; tested by gradients).
+   * positions before t in the model's order (masks give exact zeros; tested by gradients). Image models may be
+   * given a band of rows of the image (x holds rows row0..): see rowCroppedSession.
    */
-  abstract params(x: tf.Tensor, yOh: tf.Tensor2D | null): tf.Tensor4D;
+  abstract params(x: tf.Tensor, yOh: tf.Tensor2D | null, row0?: number): tf.Tensor4D;
 
   /** the positions in sampling order (the chain-rule order) */
   order(): number[] {

@@ -6,14 +6,15 @@
 //     left; later layers 1 x (k/2+1) including column c of h) plus the vertical features at (r, c) (1x1 link)
 //   gated activation (eq. 2): y = tanh(W_f * x) . sigmoid(W_g * x); the horizontal stack is residual and its
 //   layers feed skip connections that sum into the output head (ReLU, 1x1, ReLU, 1x1).
-// Conditional (eq. 4): a class term V_f^T y, V_g^T y added inside both gates of every layer.
+// Conditional (eq. 4): a class term V_f^T y, V_g^T y added inside both gates of every layer; with `classMap` > 0
+// also (eq. 5) V * s for a learned per-class spatial map s of that many channels.
 // The C channels of a pixel are conditionally independent given the earlier pixels.
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../core/rng.js';
 import { UserError } from '../../core/model.js';
 import type { DataSpec } from '../../data/spec.js';
 import { Autoregressive, cfgNum, COMMON_DEFAULTS, resolveCommon, type SamplerSession } from './base.js';
-import { ClassBias, Conv2d, Linear1x1, Params } from './masked.js';
+import { ClassBias, ClassMap, Conv2d, Linear1x1, Params } from './masked.js';
 import { rowCroppedSession } from './pixelcnn.js';
 
 export const GATED_PIXELCNN_DEFAULTS: Record<string, unknown> = {
@@ -22,6 +23,8 @@ export const GATED_PIXELCNN_DEFAULTS: Record<string, unknown> = {
   layers: 7,
   kernel: 5,
   headChannels: 64,
+  /** conditional models: channels of the per-class spatial map (eq. 5); 0 = class bias only (eq. 4) */
+  classMap: 8,
 };
 
 interface Layer {
@@ -32,6 +35,8 @@ interface Layer {
   skip: Linear1x1;
   clsV: ClassBias | null;
   clsH: ClassBias | null;
+  mapV: Linear1x1 | null;
+  mapH: Linear1x1 | null;
 }
 
 /** tanh(a) * sigmoid(b) for [a | b] split on channels */
@@ -48,6 +53,7 @@ export class GatedPixelCNN extends Autoregressive {
   private readonly head1: Linear1x1;
   private readonly head2: Linear1x1;
   private readonly k: number;
+  private readonly classMap: ClassMap | null;
 
   constructor(kind: string, raw: Record<string, unknown>, spec: DataSpec, seed: number) {
     const c = { ...GATED_PIXELCNN_DEFAULTS, ...raw };
@@ -59,12 +65,14 @@ export class GatedPixelCNN extends Autoregressive {
     const k = cfgNum(c.kernel, 'kernel', { int: true, min: 3 });
     if (k % 2 !== 1) throw new UserError(`config 'kernel' must be odd (got ${k})`);
     const hc = cfgNum(c.headChannels, 'headChannels', { int: true, min: 1 });
-    this.config = { ...common, channels: h, layers: nl, kernel: k, headChannels: hc };
+    const m = cfgNum(c.classMap, 'classMap', { int: true, min: 0 });
+    this.config = { ...common, channels: h, layers: nl, kernel: k, headChannels: hc, classMap: m };
     this.k = k;
     const rng = new Rng(seed);
     const p = new Params(this.vars);
     const K = this.numClasses;
     const half = Math.floor(k / 2);
+    this.classMap = K && m ? new ClassMap(p, 'classMap', K, [H, W], m, rng) : null;
     this.layers = Array.from({ length: nl }, (_, i) => {
       const cin = i === 0 ? C : h;
       return {
@@ -75,15 +83,18 @@ export class GatedPixelCNN extends Autoregressive {
         skip: new Linear1x1(p, `layer${i}.skip`, h, h, rng),
         clsV: K ? new ClassBias(p, `layer${i}.clsV`, K, 2 * h, rng) : null,
         clsH: K ? new ClassBias(p, `layer${i}.clsH`, K, 2 * h, rng) : null,
+        mapV: this.classMap ? new Linear1x1(p, `layer${i}.mapV`, m, 2 * h, rng) : null,
+        mapH: this.classMap ? new Linear1x1(p, `layer${i}.mapH`, m, 2 * h, rng) : null,
       };
     });
     this.head1 = new Linear1x1(p, 'head1', h, hc, rng);
     this.head2 = new Linear1x1(p, 'head2', hc, C * this.head.P, rng, 0.01);
   }
 
-  params(x: tf.Tensor, yOh: tf.Tensor2D | null): tf.Tensor4D {
+  params(x: tf.Tensor, yOh: tf.Tensor2D | null, row0 = 0): tf.Tensor4D {
     return tf.tidy(() => {
       const [n, H, W] = x.shape as [number, number, number];
+      const sMap = yOh && this.classMap ? this.classMap.apply(yOh, row0, H) : null;
       const half = Math.floor(this.k / 2);
       let v = x as tf.Tensor4D;
       let h = x as tf.Tensor4D;
@@ -103,6 +114,10 @@ export class GatedPixelCNN extends Autoregressive {
         if (yOh) {
           vPre = tf.add(vPre, L.clsV!.apply(yOh));
           hPre = tf.add(hPre, L.clsH!.apply(yOh));
+        }
+        if (sMap) {
+          vPre = tf.add(vPre, L.mapV!.apply(sMap));
+          hPre = tf.add(hPre, L.mapH!.apply(sMap));
         }
         const g = gate(hPre as tf.Tensor4D);
         const s = L.skip.apply(g);

@@ -160,3 +160,30 @@ export class ClassBias {
     return tf.tidy(() => tf.reshape(tf.matMul(yOh, this.w), [yOh.shape[0], 1, 1, this.w.shape[1]!]));
   }
 }
+
+/**
+ * Location-dependent conditioning (van den Oord et al. 2016b, eq. 5): a learned spatial map s = m(y) of
+ * `channels` features per pixel for each class; each layer adds V * s with its own 1x1 V. s depends on y only,
+ * never on x, so it keeps every mask intact, and it lets a class say where its strokes go.
+ */
+export class ClassMap {
+  readonly w: tf.Variable;
+  constructor(
+    params: Params,
+    name: string,
+    numClasses: number,
+    readonly shape: [number, number],
+    readonly channels: number,
+    rng: Rng,
+  ) {
+    this.w = params.add(`${name}.w`, randomVar([numClasses, shape[0] * shape[1] * channels], 1, rng, 0.1));
+  }
+  /** [n, K] one-hot -> s [n, rows, W, channels] for image rows row0 .. row0 + rows - 1 */
+  apply(yOh: tf.Tensor2D, row0 = 0, rows = this.shape[0]): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [H, W] = this.shape;
+      const s = tf.reshape(tf.matMul(yOh, this.w), [yOh.shape[0], H, W, this.channels]) as tf.Tensor4D;
+      return row0 === 0 && rows === H ? s : tf.slice(s, [0, row0, 0, 0], [-1, rows, -1, -1]);
+    });
+  }
+}

@@ -3,14 +3,15 @@
 // added to their input, then ReLU, 1x1, ReLU, 1x1 to the head's parameters at every pixel. Masks make
 // pixel t's parameters depend only on pixels before t in raster order; stacked masked convolutions leave a
 // "blind spot" above-right of each pixel (fixed by the gated PixelCNN's two stacks).
-// Conditional (van den Oord et al. 2016b, eq. 4): a learned class bias added to every block's features.
+// Conditional (van den Oord et al. 2016b, eq. 4): a learned class bias added to every block's features, and
+// (eq. 5, `classMap` > 0 channels) a learned per-class spatial map s added through a 1x1 V in every block.
 // The C channels of a pixel are conditionally independent given the earlier pixels.
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../core/rng.js';
 import { UserError } from '../../core/model.js';
 import type { DataSpec } from '../../data/spec.js';
 import { Autoregressive, cfgNum, COMMON_DEFAULTS, resolveCommon, type SamplerSession } from './base.js';
-import { ClassBias, Conv2d, Linear1x1, Params, convMask } from './masked.js';
+import { ClassBias, ClassMap, Conv2d, Linear1x1, Params, convMask } from './masked.js';
 
 export const PIXELCNN_DEFAULTS: Record<string, unknown> = {
   ...COMMON_DEFAULTS,
@@ -21,6 +22,8 @@ export const PIXELCNN_DEFAULTS: Record<string, unknown> = {
   /** kernel of the mask-B layers in the blocks */
   kernel: 3,
   headChannels: 64,
+  /** conditional models: channels of the per-class spatial map (eq. 5); 0 = class bias only (eq. 4) */
+  classMap: 8,
 };
 
 interface Block {
@@ -28,6 +31,7 @@ interface Block {
   conv: Conv2d;
   up: Linear1x1;
   cls: ClassBias | null;
+  clsMap: Linear1x1 | null;
 }
 
 export class PixelCNN extends Autoregressive {
@@ -37,6 +41,7 @@ export class PixelCNN extends Autoregressive {
   private readonly head1: Linear1x1;
   private readonly head2: Linear1x1;
   private readonly firstCls: ClassBias | null;
+  private readonly classMap: ClassMap | null;
 
   constructor(kind: string, raw: Record<string, unknown>, spec: DataSpec, seed: number) {
     const c = { ...PIXELCNN_DEFAULTS, ...raw };
@@ -53,10 +58,20 @@ export class PixelCNN extends Autoregressive {
     const k1 = odd(c.firstKernel, 'firstKernel');
     const k = odd(c.kernel, 'kernel');
     const hc = cfgNum(c.headChannels, 'headChannels', { int: true, min: 1 });
-    this.config = { ...common, channels: h, blocks: nb, firstKernel: k1, kernel: k, headChannels: hc };
+    const m = cfgNum(c.classMap, 'classMap', { int: true, min: 0 });
+    this.config = {
+      ...common,
+      channels: h,
+      blocks: nb,
+      firstKernel: k1,
+      kernel: k,
+      headChannels: hc,
+      classMap: m,
+    };
     const rng = new Rng(seed);
     const p = new Params(this.vars);
     const K = this.numClasses;
+    this.classMap = K && m ? new ClassMap(p, 'classMap', K, [H, W], m, rng) : null;
     const h2 = Math.max(1, Math.floor(h / 2));
     this.first = new Conv2d(p, 'first', k1, k1, C, h, rng, convMask(k1, 'A', C, h));
     this.firstCls = K ? new ClassBias(p, 'first.cls', K, h, rng) : null;
@@ -65,14 +80,16 @@ export class PixelCNN extends Autoregressive {
       conv: new Conv2d(p, `block${i}.conv`, k, k, h2, h2, rng, convMask(k, 'B', h2, h2)),
       up: new Linear1x1(p, `block${i}.up`, h2, h, rng),
       cls: K ? new ClassBias(p, `block${i}.cls`, K, h, rng) : null,
+      clsMap: this.classMap ? new Linear1x1(p, `block${i}.clsMap`, m, h, rng) : null,
     }));
     this.head1 = new Linear1x1(p, 'head1', h, hc, rng);
     this.head2 = new Linear1x1(p, 'head2', hc, C * this.head.P, rng, 0.01);
   }
 
-  params(x: tf.Tensor, yOh: tf.Tensor2D | null): tf.Tensor4D {
+  params(x: tf.Tensor, yOh: tf.Tensor2D | null, row0 = 0): tf.Tensor4D {
     return tf.tidy(() => {
       const [n, H, W] = x.shape as [number, number, number];
+      const s = yOh && this.classMap ? this.classMap.apply(yOh, row0, H) : null;
       let f = this.first.same(x as tf.Tensor4D);
       if (yOh) f = tf.add(f, this.firstCls!.apply(yOh));
       for (const b of this.blocks) {
@@ -81,6 +98,7 @@ export class PixelCNN extends Autoregressive {
         r = b.up.apply(tf.relu(r));
         f = tf.add(f, r);
         if (yOh) f = tf.add(f, b.cls!.apply(yOh));
+        if (s) f = tf.add(f, b.clsMap!.apply(s));
       }
       const out = this.head2.apply(tf.relu(this.head1.apply(tf.relu(f))));
       return tf.reshape(out, [n, H * W, this.C, this.head.P]) as tf.Tensor4D;
@@ -133,7 +151,7 @@ export function rowCroppedSession(
         const r = Math.floor(t / W);
         const r0 = Math.max(0, r - rowsAbove);
         const win = tf.slice(x, [0, r0, 0, 0], [-1, r - r0 + 1, -1, -1]);
-        const p = model.params(win, yOh);
+        const p = model.params(win, yOh, r0);
         return tf.squeeze(tf.slice(p, [0, t - r0 * W, 0, 0], [-1, 1, -1, -1]), [1]);
       }),
     dispose: () => undefined,
