@@ -442,10 +442,12 @@ test('tensor count and native memory are flat after tidy training loops', { skip
     });
   step().dispose();
   const backend = tf.backend() as unknown as { numDataIds(): number };
-  const before = { tensors: tf.memory().numTensors, ids: backend.numDataIds() };
+  const native = () => loaded!.addon.stats().tensors; // the addon's slot table: every kernel temporary freed
+  const before = { tensors: tf.memory().numTensors, ids: backend.numDataIds(), native: native() };
   for (let i = 0; i < 20; i++) step().dispose();
   assert.equal(tf.memory().numTensors, before.tensors);
   assert.equal(backend.numDataIds(), before.ids);
+  assert.equal(native(), before.native);
   opt.dispose();
   tf.dispose([w, x]);
 });
