@@ -80,6 +80,7 @@ const op = {
   cumprod: aten('cumprod'),
   rsqrt: aten('rsqrt'),
   unsqueeze: aten('unsqueeze'),
+  contiguous: aten('contiguous'),
   softplus: aten('softplus'),
   sub_: aten('sub_', 'Tensor'),
   mul_: aten('mul_', 'Tensor'),
@@ -91,6 +92,14 @@ const isInt = (d: DataType) => d === 'int32' || d === 'bool';
 const cast = (t: T, d: DataType) => op.toCopy(t, scalarType(d));
 const nchw = (t: T) => op.permute(t, [0, 3, 1, 2]);
 const nhwc = (t: T) => op.permute(t, [0, 2, 3, 1]);
+/**
+ * NHWC -> NCHW view for a convolution: channels_last, copied to be so when the NHWC tensor is a strided view
+ * (a channel slice or split, as in a coupling layer), where oneDNN would otherwise take a slower path
+ * (1x1 weight gradient of a 64-channel half of a 128-channel tensor: ~1.1-1.7 ms vs 0.65-0.8 ms dense).
+ * A tensor that already is channels_last is returned as it is (no copy).
+ */
+const MEMORY_FORMAT_CHANNELS_LAST = 2; // c10::MemoryFormat::ChannelsLast
+const nchwDense = (t: T) => op.contiguous(nchw(t), MEMORY_FORMAT_CHANNELS_LAST);
 const axes = (axis: number | number[], shape: number[]) => util.parseAxisParam(axis, shape);
 
 /** Elementwise unary op; `float` casts int/bool inputs to float32 first (tfjs semantics of exp, log, ...). */
@@ -199,7 +208,7 @@ function oihw(w: T, c: ConvInfo, depthwise: boolean): T {
 function conv2d(b: TorchBackend, x: TensorInfo, filter: TensorInfo, a: Attrs, depthwise: boolean): T {
   const c = convInfo(x.shape, filter.shape, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
-  const [xi, pad] = padNCHW(last ? nchw(b.t(x)) : b.t(x), c, 0);
+  const [xi, pad] = padNCHW(last ? nchwDense(b.t(x)) : b.t(x), c, 0);
   const w = oihw(b.t(filter), c, depthwise);
   const groups = depthwise ? c.inChannels : 1;
   const y = op.conv(
@@ -230,7 +239,7 @@ function convBackpropInput(
   const w = sym ? c.inWidth : c.inWidth + p.left + p.right;
   const input = op.emptyMF([c.batchSize, c.inChannels, h, w], 6, null, null, null, last ? 2 : 0);
   const [gx] = op.convBack(
-    last ? nchw(b.t(dy)) : b.t(dy),
+    last ? nchwDense(b.t(dy)) : b.t(dy),
     input,
     oihw(b.t(filter), c, depthwise),
     null,
@@ -255,11 +264,11 @@ function convBackpropFilter(
   const fs = a.filterShape as number[];
   const c = convInfo(x.shape, fs, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
-  const [xi, pad] = padNCHW(last ? nchw(b.t(x)) : b.t(x), c, 0);
+  const [xi, pad] = padNCHW(last ? nchwDense(b.t(x)) : b.t(x), c, 0);
   const inPerGroup = depthwise ? 1 : c.inChannels;
   const weight = op.emptyMF([c.outChannels, inPerGroup, c.filterHeight, c.filterWidth], 6);
   const [, gw] = op.convBack(
-    last ? nchw(b.t(dy)) : b.t(dy),
+    last ? nchwDense(b.t(dy)) : b.t(dy),
     xi,
     weight,
     null,
