@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, type GenerativeModel } from '../core/model.js';
 import { Rng } from '../core/rng.js';
+import { Progress } from '../train/progress.js';
 import { dims } from '../data/spec.js';
 import { toyModes } from '../data/toy.js';
 import type { Dataset } from '../data/types.js';
@@ -59,6 +60,9 @@ async function drawSamples(
   const C = model.taxonomy.conditional ? (model.spec.numClasses ?? 0) : 0;
   const labels = C > 0 ? Int32Array.from({ length: n }, (_, i) => i % C) : undefined;
   const rng = new Rng(seed ^ 0x5a3b1e);
+  // iterative samplers (autoregressive: one network pass per pixel) take minutes per batch
+  const progress = new Progress(model.taxonomy.sampling === 'iterative' || n > batchSize ? 'auto' : 'none');
+  progress.start(n, 'sampling');
   for (let s = 0; s < n; s += batchSize) {
     const m = Math.min(batchSize, n - s);
     const out = tf.tidy(() =>
@@ -69,8 +73,10 @@ async function drawSamples(
     );
     x.set((await out.data()) as Float32Array, s * D);
     out.dispose();
+    progress.update(s + m, '');
     await new Promise<void>((r) => setImmediate(r));
   }
+  progress.stop();
   return labels ? { x, labels } : { x };
 }
 
