@@ -43,6 +43,7 @@ struct JsError : std::runtime_error {
 // 6.9 us against 1.5 us on tfjs's cpu backend, and the wrappers kept the young-generation GC busy. Lifetime
 // is explicit (dispose(id); the backend disposes every kernel temporary). A freed slot's generation moves
 // on, so a stale id is detected ("use of a disposed tensor") instead of reaching the slot's next tenant.
+// One table per process, not locked: the addon is used from one JS thread (the operator cache is shared too).
 constexpr double kSlotSpan = double(1 << 24);
 struct Slots {
   std::vector<at::Tensor> t;

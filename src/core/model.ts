@@ -83,6 +83,11 @@ export interface ModelEntry {
   description: string;
   /** default hyper-parameters; user config is merged over these */
   defaults: Record<string, unknown>;
+  /**
+   * Options added after checkpoints of this model were first written: the value that reproduces those
+   * checkpoints' model, used when a saved config lacks the key (a new default must not change an old run).
+   */
+  savedDefaults?: Record<string, unknown>;
   /** which data the model accepts */
   accepts: (spec: DataSpec) => string | null; // null = ok, else the reason it cannot
   create: (config: Record<string, unknown>, spec: DataSpec, seed: number) => GenerativeModel;

@@ -182,7 +182,11 @@ export function loadCheckpoint(dir: string, opts: { useEma?: boolean } = {}): Lo
   const { tensors } = decodeSafetensors(buf, wfile);
   const entry = modelEntry(config.model.kind);
   const seed = typeof config.train?.seed === 'number' ? (config.train.seed as number) : 0;
-  const model = entry.create({ ...entry.defaults, ...config.model.config }, config.spec, seed);
+  const model = entry.create(
+    { ...entry.defaults, ...entry.savedDefaults, ...config.model.config },
+    config.spec,
+    seed,
+  );
   const emaState = new Map<string, Float32Array>();
   const optimState = new Map<string, Map<string, Float32Array>>();
   for (const [name, t] of tensors) {

@@ -22,6 +22,7 @@ const models: {
   ctor: Ctor;
   defaults: Record<string, unknown>;
   images: boolean;
+  savedDefaults?: Record<string, unknown>;
 }[] = [
   {
     kind: 'nade',
@@ -43,6 +44,8 @@ const models: {
     ctor: PixelCNN,
     defaults: PIXELCNN_DEFAULTS,
     images: true,
+    // conditional checkpoints written before the class map (eq. 5) existed had none
+    savedDefaults: { classMap: 0 },
   },
   {
     kind: 'gated-pixelcnn',
@@ -50,6 +53,8 @@ const models: {
     ctor: GatedPixelCNN,
     defaults: GATED_PIXELCNN_DEFAULTS,
     images: true,
+    // conditional checkpoints written before the class map (eq. 5) existed had none
+    savedDefaults: { classMap: 0 },
   },
   {
     kind: 'transformer',
@@ -67,6 +72,7 @@ for (const m of models) {
     family: 'autoregressive',
     description: m.description,
     defaults: m.defaults,
+    ...(m.savedDefaults ? { savedDefaults: m.savedDefaults } : {}),
     accepts,
     create: (config, spec, seed) => new m.ctor(m.kind, { ...m.defaults, ...config }, spec, seed),
   });
@@ -76,6 +82,7 @@ for (const m of models) {
     family: 'autoregressive',
     description: `class-conditional ${m.kind}: p(x | y)`,
     defaults: { ...m.defaults, conditional: true },
+    ...(m.savedDefaults ? { savedDefaults: m.savedDefaults } : {}),
     accepts: labelled(accepts),
     create: (config, spec, seed) =>
       new m.ctor(`conditional-${m.kind}`, { ...m.defaults, conditional: true, ...config }, spec, seed),

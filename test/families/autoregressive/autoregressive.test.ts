@@ -9,6 +9,11 @@ import type { DataSpec } from '../../../src/data/spec.js';
 import type { Autoregressive } from '../../../src/families/autoregressive/index.js';
 import { MADE } from '../../../src/families/autoregressive/index.js';
 import { allImages, build, setup, totalMass, TINY, trainAdam } from './helpers.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Rng } from '../../../src/core/rng.js';
+import { loadCheckpoint, saveCheckpoint } from '../../../src/train/checkpoint.js';
 
 const bin33: DataSpec = { kind: 'image', shape: [3, 3, 1], domain: 'binary', numClasses: 3 };
 const bin44: DataSpec = { kind: 'image', shape: [4, 4, 1], domain: 'binary' };
@@ -258,5 +263,28 @@ test('training step and sampling leave no tensors behind', () => {
     assert.equal(tf.memory().numTensors, before, `${name} leaks tensors`);
     x.dispose();
     m.dispose();
+  }
+});
+
+test('a conditional checkpoint saved before the class map existed loads as it was trained (classMap 0)', () => {
+  for (const name of ['pixelcnn', 'gated-pixelcnn']) {
+    const m = build(`conditional-${name}`, bin33, 5, { ...TINY[name], classMap: 0 });
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gm-ar-ckpt-')), 'checkpoint');
+    const state = { epoch: 1, step: 1, stepInEpoch: 0, rng: new Rng(5).state(), optim: {} };
+    saveCheckpoint(dir, { model: m, data: null, train: { seed: 5 }, state, backend: tf.getBackend() });
+    // the config as an older version wrote it: no classMap key
+    const cfgFile = path.join(dir, 'config.json');
+    const cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
+    delete cfg.model.config.classMap;
+    fs.writeFileSync(cfgFile, JSON.stringify(cfg));
+    const loaded = loadCheckpoint(dir).model as Autoregressive;
+    assert.equal(loaded.config.classMap, 0, name);
+    const x = allImages([3, 3, 1], 2);
+    const y = tf.oneHot(tf.fill([x.shape[0]], 2, 'int32'), 3) as tf.Tensor2D;
+    const [a, b] = [m, loaded].map((mm) => mm.logProbTerms(x, y));
+    assert.ok(tf.max(tf.abs(tf.sub(a!, b!))).dataSync()[0]! < 1e-6, name);
+    tf.dispose([x, y, a!, b!]);
+    m.dispose();
+    loaded.dispose();
   }
 });
