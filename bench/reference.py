@@ -220,13 +220,19 @@ def make(name):
     return None, None
 
 
-def bench_workload(name, steps, warmup):
+def bench_workload(name, steps, warmup, warmup_sec=0.0):
+    """Warm-up: at least `warmup` steps and `warmup_sec` seconds (the rule bench/worker.ts applies)."""
     model, loss_fn = make(name)
     if model is None:
         return {"status": "n/a", "note": f"n/a (unknown workload {name})"}
     opt = torch.optim.Adam(model.parameters(), **ADAM)
     times, losses = [], []
-    for s in range(warmup + steps):
+    start = time.perf_counter()
+    warmup_steps = -1
+    s = 0
+    while warmup_steps < 0 or s < warmup_steps + steps:
+        if warmup_steps < 0 and s >= warmup and time.perf_counter() - start >= warmup_sec:
+            warmup_steps = s
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = loss_fn()
@@ -236,10 +242,11 @@ def bench_workload(name, steps, warmup):
         dt = (time.perf_counter() - t0) * 1e3
         if len(losses) < 2:
             losses.append(v)
-        if s >= warmup:
+        if warmup_steps >= 0:
             times.append(dt)
+        s += 1
     return {"status": "ok", "unit": "ms", "times": times, "median": statistics.median(times),
-            "mean": statistics.fmean(times), "losses": losses, "steps": steps, "warmup": warmup}
+            "mean": statistics.fmean(times), "losses": losses, "steps": steps, "warmup": warmup_steps}
 
 
 def bench_add(rounds, per_round=10000):
@@ -272,13 +279,14 @@ def main():
     p.add_argument("--workloads", default="W1,W2,G,add")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--warmup-sec", type=float, default=0.0, help="warm up for at least this long too")
     p.add_argument("--threads", type=int, default=0, help="intra-op threads (0 = all cores)")
     a = p.parse_args()
     torch.set_num_threads(a.threads or os.cpu_count())
     torch.manual_seed(0)
     results = {}
     for w in [w for w in a.workloads.split(",") if w]:
-        results[w] = bench_add(a.steps) if w == "add" else bench_workload(w, a.steps, a.warmup)
+        results[w] = bench_add(a.steps) if w == "add" else bench_workload(w, a.steps, a.warmup, a.warmup_sec)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                       "numpy": np.__version__, "blas": loaded_blas(), "results": results}))
 

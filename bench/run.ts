@@ -35,6 +35,8 @@ interface Options {
   backends: string[];
   steps: number;
   warmup: number;
+  /** warm up for at least this many seconds too (every engine; slow cells: 0) */
+  warmupSec: number;
   slowSteps: number;
   /** intra-op threads of the torch backend and PyTorch; 0 = all cores */
   threads: number;
@@ -53,6 +55,7 @@ function parseArgs(argv: string[]): Options {
     backends: ['torch', 'wasm'],
     steps: 20,
     warmup: 3,
+    warmupSec: 2,
     slowSteps: 2,
     threads: 0,
     rounds: 3,
@@ -84,7 +87,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--backends') o.backends = list(a, argv[++i], ALL_BACKENDS);
     else if (a === '--steps') steps = int(a, argv[++i], 1);
     else if (a === '--warmup') warmup = int(a, argv[++i], 0);
-    else if (a === '--slow-steps') slowSteps = int(a, argv[++i], 1);
+    else if (a === '--warmup-sec') {
+      const v = Number(argv[++i]);
+      if (!Number.isFinite(v) || v < 0) throw new UserError('--warmup-sec needs a number >= 0');
+      o.warmupSec = v;
+    } else if (a === '--slow-steps') slowSteps = int(a, argv[++i], 1);
     else if (a === '--threads') o.threads = int(a, argv[++i], 1);
     else if (a === '--rounds') o.rounds = int(a, argv[++i], 1);
     else if (a === '--out') o.out = path.resolve(argv[++i] ?? '');
@@ -95,7 +102,7 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
         'usage: node dist/bench/run.js [--workloads W1,W2,G,add] [--backends torch,wasm[,cpu]] [--steps N]\n' +
-          '       [--warmup K] [--slow-steps N] [--rounds R] [--quick] [--blas openmp|system] [--threads N]\n' +
+          '       [--warmup K] [--warmup-sec S] [--slow-steps N] [--rounds R] [--quick] [--blas openmp|system] [--threads N]\n' +
           '       [--out FILE]   (see docs/bench.md)\n',
       );
       process.exit(0);
@@ -105,6 +112,7 @@ function parseArgs(argv: string[]): Options {
     o.rounds = 1;
     o.steps = 5;
     o.warmup = 1;
+    o.warmupSec = 0;
     o.slowSteps = 1;
   }
   o.steps = steps ?? o.steps;
@@ -162,9 +170,10 @@ async function runWorker(backend: string, workload: string, o: Options): Promise
   const warmup = slow ? Math.min(o.warmup, o.slowWarmup) : o.warmup;
   const args = [path.join(HERE, 'worker.js'), '--backend', backend, '--workload', workload];
   args.push('--steps', String(steps), '--warmup', String(warmup));
+  if (!slow && o.warmupSec > 0) args.push('--warmup-sec', String(o.warmupSec));
   if (o.threads > 0 && backend === 'torch') args.push('--threads', String(o.threads));
   if (backend === 'wasm' && (workload === 'W2' || workload === 'G')) args.push('--shim');
-  log(`${backend} ${workload}: ${warmup} warm-up + ${steps} steps ...`);
+  log(`${backend} ${workload}: ${warmupText(warmup, slow ? 0 : o.warmupSec)} + ${steps} steps ...`);
   const t0 = Date.now();
   const env = backend === 'torch' ? libtorchEnv(o) : process.env;
   const { json, error } = await runJson(process.execPath, args, 60 * 60 * 1000, env);
@@ -188,10 +197,30 @@ async function runPython(o: Options): Promise<PyOut | string> {
   if (ws.length === 0) return 'no workloads';
   const args = [path.join(ROOT, 'bench', 'reference.py'), '--workloads', ws.join(',')];
   args.push('--steps', String(o.steps), '--warmup', String(o.warmup));
+  if (o.warmupSec > 0) args.push('--warmup-sec', String(o.warmupSec));
   if (o.threads > 0) args.push('--threads', String(o.threads));
-  log(`PyTorch ${ws.join(',')}: ${o.warmup} warm-up + ${o.steps} steps ...`);
+  log(`PyTorch ${ws.join(',')}: ${warmupText(o.warmup, o.warmupSec)} + ${o.steps} steps ...`);
   const { json, error } = await runJson('/usr/bin/python3', args, 60 * 60 * 1000, libtorchEnv(o));
   return (json as PyOut | null) ?? `n/a (python: ${error})`;
+}
+
+/** ": W1 torch 190, PyTorch 170 steps; ..." (first round), or "" when nothing was measured */
+function warmupTaken(results: WorkerResult[], py: PyOut | string): string {
+  const parts: string[] = [];
+  for (const w of Object.keys(WORKLOADS)) {
+    const t = results.find((r) => r.backend === 'torch' && r.workload === w && r.status === 'ok');
+    const p = typeof py === 'string' ? undefined : py.results[w];
+    const ts = t?.info?.warmup;
+    const ps = p?.status === 'ok' ? (p as unknown as { warmup?: number }).warmup : undefined;
+    if (typeof ts === 'number' || typeof ps === 'number')
+      parts.push(`${w} torch ${ts ?? 'n/a'}, PyTorch ${ps ?? 'n/a'}`);
+  }
+  return parts.length > 0 ? `; warm-up steps taken in round 1: ${parts.join('; ')}` : '';
+}
+
+/** "3 warm-up steps" or "warm-up >= 3 steps and 2 s" */
+function warmupText(steps: number, sec: number): string {
+  return sec > 0 ? `warm-up >= ${steps} steps and ${sec} s` : `${steps} warm-up steps`;
 }
 
 function fmt(x: number): string {
@@ -469,7 +498,7 @@ async function main(): Promise<void> {
   if (blas.warning) warnings.push(blas.warning);
   const stepsNote =
     `median time per training step (forward, backward, Adam update, loss read back) over ${o.steps} steps ` +
-    `after ${o.warmup} warm-up${o.rounds > 1 ? `, in each of ${o.rounds} alternating rounds (torch backend and PyTorch; pooled)` : ''}; ×PyTorch = backend time / PyTorch time (lower is faster)`;
+    `after ${warmupText(o.warmup, o.warmupSec)} (the same rule for every engine${warmupTaken(results, py)})${o.rounds > 1 ? `, in each of ${o.rounds} alternating rounds (torch backend and PyTorch; pooled)` : ''}; ×PyTorch = backend time / PyTorch time (lower is faster)`;
   const md = [
     `# genmodels backend benchmark — ${new Date().toISOString()}`,
     '',

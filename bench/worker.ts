@@ -1,4 +1,4 @@
-// One backend, one workload, one process: `node worker.js --backend wasm --workload W1 --steps 20 --warmup 3`.
+// One backend, one workload, one process: `node worker.js --backend wasm --workload W1 --steps 20 --warmup 3 [--warmup-sec S]`.
 // Prints one JSON line (WorkerResult) on stdout. Spawned by bench/run.ts so backends never share a process.
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -155,6 +155,7 @@ async function main(): Promise<WorkerResult> {
   const workload = o.workload ?? 'W1';
   const steps = Number(o.steps ?? 20);
   const warmup = Number(o.warmup ?? 3);
+  const warmupSec = Number(o['warmup-sec'] ?? 0);
   const base: WorkerResult = { backend, workload, status: 'n/a' };
 
   if (backend === 'torch' && !torchAddonBuilt()) return { ...base, note: 'n/a (addon not built)' };
@@ -178,16 +179,24 @@ async function main(): Promise<WorkerResult> {
 
   const losses: number[] = [];
   const times: number[] = [];
+  // warm-up: at least `warmup` steps and `warmupSec` seconds (V8 optimizes tfjs's engine code over the
+  // first ~100 small steps; reference.py applies the same rule to PyTorch)
+  const start = process.hrtime.bigint();
+  const warm = () => Number(process.hrtime.bigint() - start) / 1e9 >= warmupSec;
+  let warmupSteps = -1;
   let before = 0;
-  for (let s = 0; s < warmup + steps; s++) {
-    if (s === warmup) before = tf.memory().numTensors;
+  for (let s = 0; warmupSteps < 0 || s < warmupSteps + steps; s++) {
+    if (warmupSteps < 0 && s >= warmup && warm()) {
+      warmupSteps = s;
+      before = tf.memory().numTensors;
+    }
     const t0 = process.hrtime.bigint();
     const loss = w.step();
     const v = (await loss.data())[0]!;
     const dt = Number(process.hrtime.bigint() - t0) / 1e6;
     loss.dispose();
     if (losses.length < 2) losses.push(v);
-    if (s >= warmup) times.push(dt);
+    if (warmupSteps >= 0) times.push(dt);
   }
   const tensorLeak = tf.memory().numTensors - before;
   w.dispose();
@@ -200,7 +209,7 @@ async function main(): Promise<WorkerResult> {
     unit: 'ms',
     losses,
     tensorLeak,
-    info: { ...info, steps, warmup, blas: loadedBlas() },
+    info: { ...info, steps, warmup: warmupSteps, warmupSec, blas: loadedBlas() },
   };
 }
 

@@ -615,12 +615,15 @@ function taxonomyOf(kind: string): string {
 }
 
 // ------------------------------------------------------------------ reproduce
-const RECIPES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../recipes');
+/** recipes/ at the package root (a function: the help texts above list recipes while this module loads) */
+function recipesDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../recipes');
+}
 
 function listRecipes(): string[] {
   try {
     return fs
-      .readdirSync(RECIPES_DIR)
+      .readdirSync(recipesDir())
       .filter((f) => f.endsWith('.json'))
       .map((f) => f.slice(0, -5))
       .sort();
@@ -645,7 +648,7 @@ interface Recipe {
 }
 
 function readRecipe(arg: string): Recipe {
-  const file = arg.endsWith('.json') ? arg : path.join(RECIPES_DIR, `${arg}.json`);
+  const file = arg.endsWith('.json') ? arg : path.join(recipesDir(), `${arg}.json`);
   let r: Recipe;
   try {
     r = JSON.parse(fs.readFileSync(file, 'utf8')) as Recipe;

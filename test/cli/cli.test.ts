@@ -31,6 +31,15 @@ test('help and bad input: one-line errors, exit 2', () => {
     assert.equal(r.status, 0, c);
     assert.match(r.stdout, new RegExp(`usage: genmodels ${c}`));
   }
+  // the recipe list is read while the module loads (it once came out as '(none)')
+  const recipes = fs
+    .readdirSync(path.resolve(path.dirname(MAIN), '../../../recipes'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5));
+  assert.ok(recipes.length > 0);
+  const rh = cli(['reproduce', '--help']);
+  assert.equal(rh.status, 0);
+  assert.match(rh.stdout, new RegExp(`recipes: .*${recipes[0]}`));
   oneLineError(cli(['frobnicate']), /unknown command 'frobnicate'/);
   oneLineError(cli(['train', 'no-such-model', '--data', 'moons']), /unknown model 'no-such-model'/);
   oneLineError(cli(['train', 'vae', '--data', 'no-such-data']), /unknown dataset 'no-such-data'/);
