@@ -30,10 +30,25 @@ try {
   process.exit(0);
 }
 const args = [gyp, 'rebuild', '-j', '2'];
-if (existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
-const r = spawnSync(process.execPath, args, { cwd: path.join(root, 'native'), stdio: 'inherit', env: process.env });
+// node-gyp needs Node's C headers. Use the ones installed with this node (Debian and nodesource packages:
+// /usr/include/node; nvm and release tarballs: <prefix>/include/node), else npm's `nodedir` if it has them,
+// else let node-gyp use its cache or download them from nodejs.org. (node-gyp lets npm_config_* variables
+// override its command line, so the choice goes into the environment.)
+const env = { ...process.env };
+const hasHeaders = (dir) => !!dir && existsSync(path.join(dir, 'include', 'node', 'node_api.h'));
+const prefix = path.resolve(path.dirname(process.execPath), '..');
+if (hasHeaders(prefix)) env.npm_config_nodedir = prefix;
+else if (!hasHeaders(env.npm_config_nodedir)) {
+  if (env.npm_config_nodedir)
+    console.log(`note: npm's nodedir ${env.npm_config_nodedir} has no include/node/node_api.h; ignoring it`);
+  delete env.npm_config_nodedir;
+  console.log(
+    `note: Node's C headers are not in ${prefix}/include/node; node-gyp will use its cache or download them`,
+  );
+}
+const r = spawnSync(process.execPath, args, { cwd: path.join(root, 'native'), stdio: 'inherit', env });
 if (r.status !== 0) {
-  console.error('torch addon build failed (the library will fall back to wasm/cpu).');
+  console.error('torch addon build failed (the library will fall back to wasm, then cpu).');
   process.exit(r.status ?? 1);
 }
 console.log('torch addon built: ' + path.join(root, 'native', 'build', 'Release', 'torch_addon.node'));

@@ -4,6 +4,7 @@
 #   the native libtorch addon, and the TypeScript build. Idempotent: re-running skips what is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+native_failed=""
 
 APT_PACKAGES=(
   libtorch-dev          # libtorch 1.13.1: the native backend links against it
@@ -47,9 +48,13 @@ if [ -f "$addon" ] && [ "$addon" -nt native/torch_addon.cc ] && [ "$addon" -nt n
   echo "setup: native libtorch backend is up to date"
 else
   echo "setup: building the native libtorch backend"
-  npm run --silent build:native
+  # a failed build leaves a working library (wasm, then cpu backend): say so at the end, do not stop here
+  npm run --silent build:native || native_failed=1
 fi
 
 echo "setup: compiling TypeScript"
 npm run --silent build
 echo "setup: done; $(node dist/src/cli/main.js info 2>/dev/null | head -n 1)"
+if [ -n "${native_failed:-}" ]; then
+  echo "setup: WARNING: the native libtorch backend did not build (errors above); genmodels runs on wasm (slower)"
+fi

@@ -294,7 +294,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
   if (why) throw new UserError(`model '${entry.kind}' cannot be trained on '${ds.name}': ${why}`);
   model = entry.create({ ...entry.defaults, ...over.model }, ds.spec, cfg.seed);
   process.stderr.write(
-    `training ${entry.kind} on ${ds.name} (${ds.train.n} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}\n`,
+    `training ${entry.kind} on ${ds.name} (${trainCount(ds.train.n, cfg.limit)} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}\n`,
   );
   return runTraining(model, ds, cfg, outDir, backend, undefined);
 }
@@ -615,6 +615,11 @@ function taxonomyOf(kind: string): string {
 }
 
 // ------------------------------------------------------------------ reproduce
+/** "60000", or "2000 of 60000" when --limit keeps the first 2000 */
+function trainCount(n: number, limit: number): string {
+  return limit > 0 && limit < n ? `${limit} of ${n}` : `${n}`;
+}
+
 /** recipes/ at the package root (a function: the help texts above list recipes while this module loads) */
 function recipesDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../recipes');
