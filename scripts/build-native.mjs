@@ -35,10 +35,13 @@ const args = [gyp, 'rebuild', '-j', '2'];
 // else let node-gyp use its cache or download them from nodejs.org. (node-gyp lets npm_config_* variables
 // override its command line, so the choice goes into the environment.)
 const env = { ...process.env };
+if (env.npm_config_loglevel === 'silent') env.npm_config_loglevel = 'error'; // `npm run --silent`: keep errors
 const hasHeaders = (dir) => !!dir && existsSync(path.join(dir, 'include', 'node', 'node_api.h'));
 const prefix = path.resolve(path.dirname(process.execPath), '..');
+let noHeaders = false;
 if (hasHeaders(prefix)) env.npm_config_nodedir = prefix;
 else if (!hasHeaders(env.npm_config_nodedir)) {
+  noHeaders = true;
   if (env.npm_config_nodedir)
     console.log(`note: npm's nodedir ${env.npm_config_nodedir} has no include/node/node_api.h; ignoring it`);
   delete env.npm_config_nodedir;
@@ -49,6 +52,11 @@ else if (!hasHeaders(env.npm_config_nodedir)) {
 const r = spawnSync(process.execPath, args, { cwd: path.join(root, 'native'), stdio: 'inherit', env });
 if (r.status !== 0) {
   console.error('torch addon build failed (the library will fall back to wasm, then cpu).');
+  if (noHeaders)
+    console.error(
+      `Node's C headers were missing: install the ones of node ${process.version} under ${prefix}/include/node ` +
+        '(Debian/nodesource nodejs packages ship them) or point npm_config_nodedir at them, then run `npm run build:native`.',
+    );
   process.exit(r.status ?? 1);
 }
 console.log('torch addon built: ' + path.join(root, 'native', 'build', 'Release', 'torch_addon.node'));
