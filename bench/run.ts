@@ -204,7 +204,7 @@ async function runPython(o: Options): Promise<PyOut | string> {
   return (json as PyOut | null) ?? `n/a (python: ${error})`;
 }
 
-/** ": W1 torch 190, PyTorch 170 steps; ..." (first round), or "" when nothing was measured */
+/** "; warm-up steps taken in round 1: W1 torch 146, PyTorch 179; ...", or "" when nothing was measured */
 function warmupTaken(results: WorkerResult[], py: PyOut | string): string {
   const parts: string[] = [];
   for (const w of Object.keys(WORKLOADS)) {

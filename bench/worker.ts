@@ -179,8 +179,8 @@ async function main(): Promise<WorkerResult> {
 
   const losses: number[] = [];
   const times: number[] = [];
-  // warm-up: at least `warmup` steps and `warmupSec` seconds (V8 optimizes tfjs's engine code over the
-  // first ~100 small steps; reference.py applies the same rule to PyTorch)
+  // warm-up: at least `warmup` steps and `warmupSec` seconds (a fresh process's steps on the torch backend
+  // keep getting faster over the first ~100 small steps; reference.py applies the same rule to PyTorch)
   const start = process.hrtime.bigint();
   const warm = () => Number(process.hrtime.bigint() - start) / 1e9 >= warmupSec;
   let warmupSteps = -1;

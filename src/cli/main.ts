@@ -188,6 +188,11 @@ function readConfigFile(file: string): Overrides {
   return out;
 }
 
+/** "60000", or "2000 of 60000" when --limit keeps the first 2000 */
+function trainCount(n: number, limit: number): string {
+  return limit > 0 && limit < n ? `${limit} of ${n}` : `${n}`;
+}
+
 async function cmdTrain(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(
     argv,
@@ -615,11 +620,6 @@ function taxonomyOf(kind: string): string {
 }
 
 // ------------------------------------------------------------------ reproduce
-/** "60000", or "2000 of 60000" when --limit keeps the first 2000 */
-function trainCount(n: number, limit: number): string {
-  return limit > 0 && limit < n ? `${limit} of ${n}` : `${n}`;
-}
-
 /** recipes/ at the package root (a function: the help texts above list recipes while this module loads) */
 function recipesDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../recipes');
