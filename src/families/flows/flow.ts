@@ -196,6 +196,8 @@ export interface CouplingFlowArch {
   hidden: number;
   coupling: 'affine' | 'additive';
   scale: 'tanh' | 'sigmoid';
+  /** the factored-out halves' distribution: N(0, I), or Glow's learned N(mu(h), sigma(h)^2) */
+  prior: 'standard' | 'learned';
   conditional: boolean;
 }
 
@@ -223,6 +225,7 @@ export function couplingFlowOptions(
     hidden: c.hidden === 'auto' ? (image ? 64 : 128) : intOption(c, 'hidden', 1),
     coupling: enumOption(c, 'coupling', ['affine', 'additive'] as const),
     scale: enumOption(c, 'scale', ['tanh', 'sigmoid'] as const),
+    prior: enumOption(c, 'prior', ['standard', 'learned'] as const),
     conditional: conditionalOption(c, spec),
   };
 }

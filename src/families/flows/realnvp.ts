@@ -20,6 +20,7 @@ export const REALNVP_DEFAULTS: Record<string, unknown> = {
   hidden: 'auto', // images: conv channels 64; vectors: MLP units 128
   coupling: 'affine',
   scale: 'tanh',
+  prior: 'standard', // factored-out halves: N(0, I) (RealNVP eq. 16); 'learned': Glow's conditional prior
   conditional: false,
 };
 
@@ -61,7 +62,12 @@ export function createRealNVP(
       ...stage(shape, 'checkerboard', cfg.depth),
       new Squeeze(),
       ...stage(sq, 'channel', cfg.depth),
-      new Split(sq, next.flow, next.out),
+      new Split(
+        sq,
+        next.flow,
+        next.out,
+        cfg.prior === 'learned' ? { numClasses, prefix: `prior${l}` } : undefined,
+      ),
     ];
     return { flow: new Compose(parts), out: [(H * W * C) as number] };
   };

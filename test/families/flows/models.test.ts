@@ -65,12 +65,18 @@ const MODELS: [string, DataSpec, Record<string, unknown>][] = [
   ['nice', IMG, { hidden: 8, depth: 1 }],
   ['glow', { ...IMG, shape: [8, 8, 1] }, { hidden: 8, depth: 2, levels: 2 }],
   ['glow', IMG, { hidden: 8, depth: 2, conditional: true }],
+  [
+    'glow',
+    { ...IMG, shape: [8, 8, 2] },
+    { hidden: 8, depth: 1, levels: 2, prior: 'learned', conditional: true },
+  ],
+  ['realnvp', IMG, { hidden: 8, depth: 1, prior: 'learned' }],
   ['maf', { ...VEC, shape: [4] }, { hidden: 16, layers: 3, conditional: true }],
   ['nsf', { ...VEC, shape: [3] }, { hidden: 16, layers: 3, bins: 5, tailBound: 3 }],
 ];
 
 for (const [kind, spec, cfg] of MODELS) {
-  const label = `${kind}${cfg.conditional ? ' (conditional)' : ''} [${spec.shape}]`;
+  const label = `${kind}${cfg.conditional ? ' (conditional)' : ''}${cfg.prior ? ` (${cfg.prior} prior)` : ''} [${spec.shape}]`;
   test(`${label}: decode(encode(x)) = x; logProb = log N(f(x)) + log|det J| (numerical)`, () => {
     const m = create(kind, spec, cfg, 5);
     const n = 2;

@@ -160,6 +160,24 @@ const CASES: Case[] = [
     std: 0.3,
   },
   {
+    name: 'split with the learned (conditional) prior of the factored-out half',
+    shape: [4, 4, 2],
+    make: (rng) => {
+      const inner = new Compose([
+        new Squeeze(),
+        new Coupling(
+          [2, 2, 4],
+          { mask: 'channel', parity: 0, coupling: 'affine', scale: 'tanh', hidden: 8, numClasses: 3 },
+          rng,
+          'c',
+        ),
+      ]);
+      return new Split([4, 4, 2], inner, [2, 2, 4], { numClasses: 3, prefix: 'prior' });
+    },
+    std: 0.15,
+    classes: 3,
+  },
+  {
     name: 'Glow transform: 2 levels (squeeze, 2 steps, split, squeeze, 2 steps)',
     shape: [8, 8, 1],
     make: (rng) =>
@@ -172,6 +190,7 @@ const CASES: Case[] = [
           hidden: 8,
           coupling: 'affine',
           scale: 'sigmoid',
+          prior: 'learned',
           conditional: false,
         },
         0,
