@@ -58,6 +58,18 @@ const coupling =
       'c',
     );
 
+/** the kept half's flow inside a split of [4, 4, 2]: squeeze, then a channel coupling on [2, 2, 4] */
+const squeezeCoupling = (rng: Rng, numClasses: number) =>
+  new Compose([
+    new Squeeze(),
+    new Coupling(
+      [2, 2, 4],
+      { mask: 'channel', parity: 0, coupling: 'affine', scale: 'tanh', hidden: 8, numClasses },
+      rng,
+      'c',
+    ),
+  ]);
+
 const CASES: Case[] = [
   {
     name: 'affine coupling, checkerboard mask (tanh scale)',
@@ -145,35 +157,14 @@ const CASES: Case[] = [
   {
     name: 'split (factor-out) around squeeze + coupling',
     shape: [4, 4, 2],
-    make: (rng) => {
-      const inner = new Compose([
-        new Squeeze(),
-        new Coupling(
-          [2, 2, 4],
-          { mask: 'channel', parity: 0, coupling: 'affine', scale: 'tanh', hidden: 8, numClasses: 0 },
-          rng,
-          'c',
-        ),
-      ]);
-      return new Split([4, 4, 2], inner, [2, 2, 4]);
-    },
+    make: (rng) => new Split([4, 4, 2], squeezeCoupling(rng, 0), [2, 2, 4]),
     std: 0.3,
   },
   {
     name: 'split with the learned (conditional) prior of the factored-out half',
     shape: [4, 4, 2],
-    make: (rng) => {
-      const inner = new Compose([
-        new Squeeze(),
-        new Coupling(
-          [2, 2, 4],
-          { mask: 'channel', parity: 0, coupling: 'affine', scale: 'tanh', hidden: 8, numClasses: 3 },
-          rng,
-          'c',
-        ),
-      ]);
-      return new Split([4, 4, 2], inner, [2, 2, 4], { numClasses: 3, prefix: 'prior' });
-    },
+    make: (rng) =>
+      new Split([4, 4, 2], squeezeCoupling(rng, 3), [2, 2, 4], { numClasses: 3, prefix: 'prior' }),
     std: 0.15,
     classes: 3,
   },
