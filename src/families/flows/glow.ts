@@ -22,7 +22,7 @@ export const GLOW_DEFAULTS: Record<string, unknown> = {
   coupling: 'affine',
   scale: 'sigmoid',
   // factored-out halves: N(0, I); 'learned': Glow's N(mu(h), sigma(h)^2) from the kept half (split2d_prior),
-  // which trained slower on MNIST here (1 epoch: 1.921 against 1.870 bits/dim; docs/flows.md)
+  // which did worse on MNIST here (8-epoch schedule: 1.5587 against 1.5366 bits/dim; docs/flows.md)
   prior: 'standard',
   conditional: false,
 };
