@@ -56,6 +56,27 @@ export interface SampleOptions {
   seed?: number;
 }
 
+/**
+ * One likelihood number eval reports: exact log p(x), a bound on it, or a stochastic estimate of it (e.g.
+ * with log Z from annealed importance sampling). Eval reports -mean(logLik) in nats and bits/dim.
+ */
+export interface Estimate {
+  /** stable key in result JSONs: 'nll' | 'elbo' | 'iwae' | 'vlb' | 'ais' | ... */
+  name: string;
+  /** shown in tables: 'NLL', '-ELBO', '-IWAE(k=5000)', '-VLB', 'NLL (AIS)' */
+  label: string;
+  kind: 'exact' | 'bound' | 'estimate';
+  /** the sample count K this estimate takes from eval's --iw K (unset: it takes none) */
+  k?: number;
+  /**
+   * Once before the data pass (e.g. AIS for log Z); may return the standard error (nats) it adds to every
+   * per-example value, and extra numbers to report (e.g. { logZ, chains, seconds }).
+   */
+  prepare?: (opts: { seed: number }) => Promise<{ stderr?: number; info?: Record<string, number> } | void>;
+  /** per-example value of log p(x) (or the bound / estimate of it) in nats, for one batch */
+  logLik: (x: tf.Tensor, y: tf.Tensor1D | undefined, seed: number) => tf.Tensor1D;
+}
+
 export interface GenerativeModel {
   /** registry name, e.g. 'vae' */
   readonly kind: string;
@@ -70,6 +91,8 @@ export interface GenerativeModel {
   logProb?(x: tf.Tensor, y?: tf.Tensor1D): tf.Tensor1D;
   /** lower bound on log p(x) in nats per example; k=1 is the ELBO, k>1 an importance-weighted bound */
   logProbBound?(x: tf.Tensor, opts: { k: number; seed: number; y?: tf.Tensor1D }): tf.Tensor1D;
+  /** the likelihood estimates eval reports (default: from the taxonomy, see src/eval/estimates.ts) */
+  estimates?(opts: { iw: number }): Estimate[];
   /** samples in data space, shape [n, ...spec.shape] */
   sample(n: number, opts?: SampleOptions): tf.Tensor;
   encode?(x: tf.Tensor, y?: tf.Tensor1D): tf.Tensor;
