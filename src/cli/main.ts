@@ -396,7 +396,10 @@ async function cmdSample(argv: string[]): Promise<number> {
     o.out !== undefined ? String(o.out) : s.kind === 'image' || dims(s) === 2 ? 'samples.png' : undefined;
   if (s.kind === 'image') savePng(out!, imageGrid(disp, [n, ...s.shape]));
   else if (dims(s) === 2)
-    savePng(out!, await scatterPlot([{ points: disp, label: 'samples' }], { title: `${model.kind} samples` }));
+    savePng(
+      out!,
+      await scatterPlot([{ points: disp, label: 'samples' }], { title: `${model.kind} samples` }),
+    );
   else {
     const D = dims(s);
     const lines: string[] = [];

@@ -30,13 +30,15 @@ let warned = false;
 /** vega-lite spec -> vega spec (plain JSON as well) */
 export async function compilePlot(spec: PlotSpec): Promise<object> {
   const vl = await import('vega-lite');
-  return vl.compile(spec).spec;
+  const vega = await import('vega');
+  // vega-lite's warnings go nowhere: the specs here are generated, and a warning is no error
+  return vl.compile(spec, { logger: vega.logger(vega.None) }).spec;
 }
 
 /** vega-lite spec -> SVG markup (sizes in CSS pixels times `scale`) */
 export async function plotToSvg(spec: PlotSpec, opts: { scale?: number } = {}): Promise<string> {
   const vega = await import('vega');
-  const view = new vega.View(vega.parse((await compilePlot(spec)) as never), { renderer: 'none' });
+  const view = new vega.View(vega.parse((await compilePlot(spec)) as never), { renderer: 'none', logLevel: vega.Error });
   try {
     return await view.toSVG(opts.scale ?? 1);
   } finally {

@@ -148,56 +148,48 @@ export interface ScatterSeriesData {
   opacity?: number;
 }
 
-/** 2-D point clouds (e.g. data in gray under samples), one color per series, equal axis units. */
+/** 2-D point clouds (e.g. data in gray under samples), one layer and one color per series, in order. */
 export function scatterSpec(series: ScatterSeriesData[], opts: PlotOptions = {}): PlotSpec {
-  const values: { series: string; x: number; y: number }[] = [];
-  for (const s of series)
+  const names = series.map((s) => s.name);
+  const color = {
+    datum: '',
+    type: 'nominal',
+    title: null,
+    scale: colorScale(
+      names,
+      series.map((s) => s.color),
+    ),
+    legend: { orient: 'top-right', fillColor: 'white', padding: 4, symbolOpacity: 1 },
+  };
+  const layers = series.map((s) => {
+    const values: { x: number; y: number }[] = [];
     for (let i = 0; i + 1 < s.points.length; i += 2) {
       const x = s.points[i]!;
       const y = s.points[i + 1]!;
-      if (finite(x, y)) values.push({ series: s.name, x: round(x), y: round(y) });
+      if (finite(x, y)) values.push({ x: round(x), y: round(y) });
     }
-  const names = series.map((s) => s.name);
+    return values;
+  });
+  const all = layers.flat();
   const xr = paddedRange(
-    values.map((v) => v.x),
+    all.map((v) => v.x),
     0.05,
   );
   const yr = paddedRange(
-    values.map((v) => v.y),
+    all.map((v) => v.y),
     0.05,
   );
   return {
     ...frame(opts, 400, 400),
-    data: { values },
-    mark: { type: 'circle', clip: true },
     encoding: {
       x: { field: 'x', type: 'quantitative', title: 'x₁', scale: { domain: xr.map(round), nice: true } },
       y: { field: 'y', type: 'quantitative', title: 'x₂', scale: { domain: yr.map(round), nice: true } },
-      color: {
-        field: 'series',
-        type: 'nominal',
-        title: null,
-        scale: colorScale(
-          names,
-          series.map((s) => s.color),
-        ),
-        legend: { orient: 'top-right', fillColor: 'white', padding: 4, symbolOpacity: 1 },
-      },
-      size: {
-        field: 'series',
-        type: 'nominal',
-        scale: { domain: names, range: series.map((s) => s.size ?? 6) },
-        legend: null,
-      },
-      opacity: {
-        field: 'series',
-        type: 'nominal',
-        scale: { domain: names, range: series.map((s) => s.opacity ?? 0.6) },
-        legend: null,
-      },
-      order: { field: 'order', type: 'quantitative' },
     },
-    transform: [{ calculate: `indexof(${JSON.stringify(names)}, datum.series)`, as: 'order' }],
+    layer: series.map((s, i) => ({
+      data: { values: layers[i] },
+      mark: { type: 'circle', clip: true, size: s.size ?? 8, opacity: s.opacity ?? 0.6 },
+      encoding: { color: { ...color, datum: s.name } },
+    })),
   } as PlotSpec;
 }
 
@@ -216,7 +208,7 @@ export interface DensityGridData {
 export interface DensityPlotOptions extends PlotOptions {
   /** legend title (default 'p(x)') */
   label?: string;
-  /** vega color scheme (default 'blues') */
+  /** vega color scheme (default white to dark blue) */
   scheme?: string;
 }
 
@@ -261,7 +253,9 @@ export function densitySpec(grid: DensityGridData, opts: DensityPlotOptions = {}
         field: 'p',
         type: 'quantitative',
         title: opts.label ?? 'p(x)',
-        scale: { scheme: opts.scheme ?? 'blues', zero: true },
+        scale: opts.scheme
+          ? { scheme: opts.scheme, zero: true }
+          : { range: ['#ffffff', '#08306b'], zero: true },
         legend: { gradientLength: Math.round((opts.height ?? 400) * 0.6) },
       },
     },
@@ -376,11 +370,12 @@ export function histogramSpec(series: HistogramSeriesData[], opts: HistogramOpti
         as: 'height',
       },
     ],
-    mark: { type: 'bar', opacity: series.length > 1 ? 0.55 : 0.85, binSpacing: 0 },
+    mark: { type: 'rect', opacity: series.length > 1 ? 0.55 : 0.85 },
     encoding: {
       x: { field: 'b0', type: 'quantitative', title: opts.xlabel ?? 'value', scale: { zero: false } },
       x2: { field: 'b1' },
-      y: { field: 'height', type: 'quantitative', title: density ? 'density' : 'count', stack: null },
+      y: { field: 'height', type: 'quantitative', title: density ? 'density' : 'count' },
+      y2: { datum: 0 },
       color: {
         field: 'series',
         type: 'nominal',

@@ -101,8 +101,10 @@ export async function writeSamples(
   } else {
     const spec = scatterSpec(
       [
-        ...(opts.reference ? [{ name: 'data', points: opts.reference, color: '#a0a0a0', opacity: 0.5 }] : []),
-        { name: 'samples', points: display, color: '#4c78a8', opacity: 0.7 },
+        ...(opts.reference
+          ? [{ name: 'data', points: opts.reference, color: '#a8a8a8', size: 8, opacity: 0.5 }]
+          : []),
+        { name: 'samples', points: display, color: '#1f5fa8', size: 14, opacity: 0.85 },
       ],
       { title: opts.title ?? `${model.kind} samples` },
     );
