@@ -38,7 +38,10 @@ export async function compilePlot(spec: PlotSpec): Promise<object> {
 /** vega-lite spec -> SVG markup (sizes in CSS pixels times `scale`) */
 export async function plotToSvg(spec: PlotSpec, opts: { scale?: number } = {}): Promise<string> {
   const vega = await import('vega');
-  const view = new vega.View(vega.parse((await compilePlot(spec)) as never), { renderer: 'none', logLevel: vega.Error });
+  const view = new vega.View(vega.parse((await compilePlot(spec)) as never), {
+    renderer: 'none',
+    logLevel: vega.Error,
+  });
   try {
     return await view.toSVG(opts.scale ?? 1);
   } finally {
