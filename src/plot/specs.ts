@@ -82,7 +82,7 @@ export function linePlotSpec(series: LineSeriesData[], opts: LinePlotOptions = {
         field: 'x',
         type: 'quantitative',
         title: opts.xlabel ?? 'x',
-        scale: { zero: false, nice: false, ...(opts.xLog ? { type: 'log' } : {}) },
+        scale: { zero: false, ...(opts.xLog ? { type: 'log' } : {}) },
       },
       y: {
         field: 'y',
@@ -212,6 +212,11 @@ export interface DensityPlotOptions extends PlotOptions {
   scheme?: string;
 }
 
+const colorScaleOf = (opts: DensityPlotOptions) =>
+  opts.scheme
+    ? { scheme: opts.scheme, zero: true }
+    : { range: ['#ffffff', '#08306b'], interpolate: 'rgb', zero: true };
+
 /** A heatmap of a density on a regular grid, white (0) to dark (max), with a color legend. */
 export function densitySpec(grid: DensityGridData, opts: DensityPlotOptions = {}): PlotSpec {
   const { nx, ny, xRange, yRange } = grid;
@@ -233,7 +238,8 @@ export function densitySpec(grid: DensityGridData, opts: DensityPlotOptions = {}
   return {
     ...frame(opts, 400, 400),
     data: { values },
-    mark: { type: 'rect', strokeWidth: 0 },
+    // a hairline of the cell's own color closes the anti-aliasing seams between neighbouring cells
+    mark: { type: 'rect', strokeWidth: 0.6, stroke: { expr: "scale('color', datum.p)" } },
     encoding: {
       x: {
         field: 'x',
@@ -253,13 +259,11 @@ export function densitySpec(grid: DensityGridData, opts: DensityPlotOptions = {}
         field: 'p',
         type: 'quantitative',
         title: opts.label ?? 'p(x)',
-        scale: opts.scheme
-          ? { scheme: opts.scheme, zero: true }
-          : { range: ['#ffffff', '#08306b'], zero: true },
-        legend: { gradientLength: Math.round((opts.height ?? 400) * 0.6) },
+        scale: colorScaleOf(opts),
+        legend: { type: 'gradient', gradientLength: Math.round((opts.height ?? 400) * 0.6) },
       },
     },
-    config: { view: { stroke: null } },
+    config: { view: { stroke: null }, axis: { grid: false } },
   } as PlotSpec;
 }
 
