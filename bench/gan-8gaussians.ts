@@ -89,7 +89,7 @@ for (const s of SETTINGS) {
       const data = ds.test.x.slice(0, 2000);
       savePng(
         path.join(o.runs!, `${s.loss}-mbd${s.mbdKernels}.png`),
-        scatterPlot(
+        await scatterPlot(
           [
             { points: data, label: 'data', color: [160, 160, 160] },
             { points: x, label: 'samples' },

@@ -32,6 +32,7 @@ import {
   NonFiniteLossError,
   NonFiniteSampleError,
   countNonFinite,
+  exitCodeFor,
   TRAIN_DEFAULTS,
   makeTrainConfig,
   train,
@@ -323,7 +324,7 @@ async function runTraining(
     throw e;
   }
   model.dispose();
-  if (res.interrupted) return 130;
+  if (res.interrupted) return exitCodeFor(res); // 130 / 143 / 129: SIGINT / SIGTERM / SIGHUP
   process.stderr.write(
     `done: ${res.epoch} epochs, ${res.step} steps; run in ${outDir} (checkpoint/, metrics.jsonl, samples.png, loss.png)\n`,
   );
@@ -395,7 +396,10 @@ async function cmdSample(argv: string[]): Promise<number> {
     o.out !== undefined ? String(o.out) : s.kind === 'image' || dims(s) === 2 ? 'samples.png' : undefined;
   if (s.kind === 'image') savePng(out!, imageGrid(disp, [n, ...s.shape]));
   else if (dims(s) === 2)
-    savePng(out!, scatterPlot([{ points: disp, label: 'samples' }], { title: `${model.kind} samples` }));
+    savePng(
+      out!,
+      await scatterPlot([{ points: disp, label: 'samples' }], { title: `${model.kind} samples` }),
+    );
   else {
     const D = dims(s);
     const lines: string[] = [];

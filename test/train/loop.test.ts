@@ -6,7 +6,18 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { makeTrainConfig, NonFiniteLossError, train, type StepRecord } from '../../src/train/loop.js';
+import { UserError } from '../../src/core/model.js';
+import type { DataSpec } from '../../src/data/spec.js';
+import {
+  exitCodeFor,
+  makeTrainConfig,
+  MAX_SAMPLE_N,
+  NonFiniteLossError,
+  train,
+  TRAIN_DEFAULTS,
+  TrainConfigSchema,
+  type StepRecord,
+} from '../../src/train/loop.js';
 import { DiagGauss, fakeDataset, VEC_SPEC } from './tiny.js';
 
 await tf.setBackend('cpu');
@@ -231,3 +242,169 @@ test('makeTrainConfig rejects bad values with one-line UserErrors', () => {
   assert.throws(() => makeTrainConfig({ schedule: 'exp' }), /schedule must be/);
   assert.throws(() => makeTrainConfig({ bogus: 1 } as never), /unknown training option 'bogus'/);
 });
+
+test('makeTrainConfig: one zod schema with defaults and descriptions; sampleN capped; unknown keys get the nearest name', () => {
+  assert.deepEqual(makeTrainConfig(), TRAIN_DEFAULTS);
+  for (const [k, f] of Object.entries(TrainConfigSchema.shape))
+    assert.ok((f.description ?? '').length > 5, `${k} has no description`);
+  assert.equal(makeTrainConfig({ sampleN: MAX_SAMPLE_N }).sampleN, MAX_SAMPLE_N);
+  assert.throws(
+    () => makeTrainConfig({ sampleN: MAX_SAMPLE_N + 1 }),
+    (e: Error) =>
+      e instanceof UserError &&
+      e.message === `sampleN must be an integer in [0, ${MAX_SAMPLE_N}], got ${MAX_SAMPLE_N + 1}`,
+  );
+  assert.throws(() => makeTrainConfig({ sampleN: 1e9 }), /sampleN must be an integer in \[0, 1024\]/);
+  assert.throws(
+    () => makeTrainConfig({ epoch: 3 } as never),
+    /unknown training option 'epoch' \(did you mean 'epochs'\?\)/,
+  );
+  assert.throws(() => makeTrainConfig({ batchsize: 3 } as never), /did you mean 'batchSize'/);
+  assert.throws(
+    () => makeTrainConfig({ zzzzzzzz: 3 } as never),
+    (e: Error) => !/did you mean/.test(e.message),
+  );
+  assert.throws(() => makeTrainConfig({ epochs: 2.5 }), /epochs must be an integer >= 1, got 2.5/);
+  assert.throws(() => makeTrainConfig({ lr: '1e-3' }), /lr must be a positive number, got "1e-3"/);
+  assert.throws(() => makeTrainConfig({ ema: 1 }), /ema must be in \[0, 1\) \(0 = off\), got 1/);
+  assert.throws(() => makeTrainConfig({ clipNorm: Infinity }), /clipNorm must be non-negative/);
+});
+
+const SPEC2: DataSpec = { kind: 'vector', shape: [2], domain: 'real' };
+
+test('pictures come after the checkpoint: samples.png being a directory is a warning, the epoch is kept', async () => {
+  const ds = fakeDataset(16, 8, 2);
+  const dir = tmp();
+  fs.mkdirSync(path.join(dir, 'samples.png'), { recursive: true }); // cannot be replaced by a file
+  const m = new DiagGauss(SPEC2, {}, 4);
+  const warnings: string[] = [];
+  const res = await train({
+    model: m,
+    dataset: ds,
+    outDir: dir,
+    config: makeTrainConfig({ epochs: 2, batchSize: 4, seed: 4, sampleN: 16 }),
+    progress: 'none',
+    log: (l) => warnings.push(l),
+  });
+  m.dispose();
+  assert.equal(res.stopped, 'done');
+  assert.equal(res.epoch, 2);
+  const ck = loadCheckpoint(dir);
+  assert.equal(ck.config.state.epoch, 2);
+  assert.equal(ck.config.state.step, 8);
+  ck.model.dispose();
+  const recs = readJsonl(path.join(dir, 'metrics.jsonl')).filter((r) => r.type === 'warning');
+  assert.equal(recs.length, 2, JSON.stringify(recs));
+  assert.match(String(recs[0]!.message), /samples\.png of epoch 1 not written/);
+  assert.ok(warnings.some((w) => /^warning: samples\.png/.test(w)));
+  // the other pictures are still written
+  for (const f of ['density.png', 'loss.png']) assert.ok(fs.statSync(path.join(dir, f)).isFile(), f);
+});
+
+test('resume after maxSteps trains on: the limit belongs to one invocation', async () => {
+  const ds = fakeDataset(12, 8);
+  const cfg = makeTrainConfig({ epochs: 3, batchSize: 4, lr: 0.05, seed: 5, logEvery: 1 });
+  const a = tmp();
+  const m1 = new DiagGauss(VEC_SPEC, {}, cfg.seed);
+  const full = await train({ model: m1, dataset: ds, outDir: a, config: cfg, ...quiet });
+  m1.dispose();
+  const b = tmp();
+  const m2 = new DiagGauss(VEC_SPEC, {}, cfg.seed);
+  const first = await train({ model: m2, dataset: ds, outDir: b, config: { ...cfg, maxSteps: 5 }, ...quiet });
+  m2.dispose();
+  assert.equal(first.stopped, 'maxSteps');
+  const fresh = () => loadCheckpoint(b);
+  let ck = fresh();
+  assert.equal('maxSteps' in (ck.config.train as object), false, 'maxSteps must not be recorded');
+  // as the CLI does: the recorded config, nothing else given -> trains to the end, same as uninterrupted
+  const rest = await train({
+    model: ck.model,
+    dataset: ds,
+    outDir: b,
+    config: makeTrainConfig({ ...(ck.config.train as object) }),
+    resume: ck,
+    ...quiet,
+  });
+  ck.model.dispose();
+  assert.equal(rest.stopped, 'done');
+  assert.equal(rest.step, full.step);
+  assert.deepEqual(
+    rest.history.map((r) => r.losses.nll),
+    full.history.map((r) => r.losses.nll),
+  );
+
+  // a checkpoint from before this change records maxSteps: the reached limit is dropped on resume
+  const c = tmp();
+  const m3 = new DiagGauss(VEC_SPEC, {}, cfg.seed);
+  await train({ model: m3, dataset: ds, outDir: c, config: { ...cfg, maxSteps: 5 }, ...quiet });
+  m3.dispose();
+  ck = loadCheckpoint(c);
+  const old = { ...ck, config: { ...ck.config, train: { ...(ck.config.train as object), maxSteps: 5 } } };
+  const legacy = await train({
+    model: ck.model,
+    dataset: ds,
+    outDir: c,
+    config: makeTrainConfig({ ...(old.config.train as object) }),
+    resume: old,
+    ...quiet,
+  });
+  ck.model.dispose();
+  assert.equal(legacy.step, full.step);
+
+  // a new limit the run has already passed is a one-line error; a larger one stops there
+  const d = tmp();
+  const m4 = new DiagGauss(VEC_SPEC, {}, cfg.seed);
+  await train({ model: m4, dataset: ds, outDir: d, config: { ...cfg, maxSteps: 5 }, ...quiet });
+  m4.dispose();
+  ck = loadCheckpoint(d);
+  await assert.rejects(
+    train({ model: ck.model, dataset: ds, outDir: d, config: { ...cfg, maxSteps: 3 }, resume: ck, ...quiet }),
+    (e: Error) => e instanceof UserError && /already at step 5/.test(e.message),
+  );
+  const more = await train({
+    model: ck.model,
+    dataset: ds,
+    outDir: d,
+    config: { ...cfg, maxSteps: 7 },
+    resume: ck,
+    ...quiet,
+  });
+  ck.model.dispose();
+  assert.equal(more.step, 7);
+  assert.equal(more.stopped, 'maxSteps');
+});
+
+for (const [sig, code] of [
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+  ['SIGINT', 130],
+] as const) {
+  test(`${sig} stops like Ctrl-C: the step finishes, a checkpoint is saved, the result names the signal`, async () => {
+    const ds = fakeDataset(400, 8);
+    const dir = tmp();
+    const listeners = process.listenerCount(sig);
+    const m = new DiagGauss(VEC_SPEC, {}, 2);
+    const res = await train({
+      model: m,
+      dataset: ds,
+      outDir: dir,
+      config: makeTrainConfig({ epochs: 1, batchSize: 4, seed: 2 }),
+      handleSignals: true,
+      onStep: (r) => {
+        if (r.step === 3) process.kill(process.pid, sig);
+      },
+      ...quiet,
+    });
+    const mu = Array.from(m.mu.dataSync());
+    m.dispose();
+    assert.equal(res.interrupted, true);
+    assert.equal(res.signal, sig);
+    assert.equal(exitCodeFor(res), code);
+    assert.ok(res.step >= 3 && res.step < 100, `step ${res.step}`);
+    const ck = loadCheckpoint(dir);
+    assert.equal(ck.config.state.step, res.step);
+    assert.deepEqual(Array.from((ck.model as DiagGauss).mu.dataSync()), mu);
+    ck.model.dispose();
+    assert.equal(process.listenerCount(sig), listeners, 'the handler is removed again');
+  });
+}

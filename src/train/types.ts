@@ -1,0 +1,70 @@
+// Types shared by the parts of the training loop (loop.ts, setup.ts, step.ts, epoch.ts, artifacts.ts).
+import type { GenerativeModel } from '../core/model.js';
+import type { Dataset } from '../data/types.js';
+import type { EvalResult } from '../eval/evaluate.js';
+import type { LoadedCheckpoint } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import type { ProgressMode } from './progress.js';
+
+/** the signals that stop a run like Ctrl-C does: finish the step, save a checkpoint, report which */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+export interface TrainOptions {
+  model: GenerativeModel;
+  dataset: Dataset;
+  /** run directory: checkpoint/, metrics.jsonl, samples.png, loss.png */
+  outDir: string;
+  config: TrainConfig;
+  /** continue this checkpoint's run (its model must be `model`, as returned by loadCheckpoint) */
+  resume?: LoadedCheckpoint;
+  backend?: string;
+  /** abort -> finish the current step, save a checkpoint, return { interrupted: true } */
+  signal?: AbortSignal;
+  /**
+   * install SIGINT, SIGTERM and SIGHUP handlers that stop as above and name the signal in the result
+   * (the CLI does; a second signal exits at once with 128 + its number)
+   */
+  handleSignals?: boolean;
+  /** older name of handleSignals */
+  handleSigint?: boolean;
+  progress?: ProgressMode;
+  /** write sample / loss PNGs (default true) */
+  images?: boolean;
+  log?: (line: string) => void;
+  /** called after every optimizer step (outside tf.tidy), e.g. for live plots */
+  onStep?: (rec: StepRecord) => void;
+}
+
+export interface StepRecord {
+  type: 'train';
+  step: number;
+  epoch: number;
+  time: number;
+  lr: number;
+  losses: Record<string, number>;
+  gradNorm: Record<string, number>;
+  metrics?: Record<string, number>;
+}
+
+export interface TrainResult {
+  step: number;
+  epoch: number;
+  interrupted: boolean;
+  /** why the loop ended */
+  stopped: 'done' | 'maxSteps' | 'interrupted';
+  /** the signal that interrupted the run (absent for an AbortSignal or when not interrupted) */
+  signal?: StopSignal;
+  lastEval?: EvalResult;
+  /** every step record of this run (including those before a resume, read back from metrics.jsonl) */
+  history: StepRecord[];
+}
+
+/** The loss is NaN/Inf: training stops before the bad update is applied; nothing is saved for that step. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+/** Samples contain NaN/Inf (e.g. a flow at a high temperature): reported, nothing written. */
+export class NonFiniteSampleError extends NonFiniteLossError {
+  override name = 'NonFiniteSampleError';
+}
