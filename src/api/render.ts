@@ -23,12 +23,15 @@ export const LIMITS = {
 
 export type OutputFormat = 'png' | 'csv';
 
-/** The format an output file's extension asks for; anything but .png / .csv is a UserError. */
+/** The format an output file's extension asks for; anything but .png / .csv, or a directory that does not
+ *  exist, is a UserError (checked before any sampling). */
 export function outputFormat(file: string, flag = '--out'): OutputFormat {
   const ext = path.extname(file).toLowerCase();
-  if (ext === '.png') return 'png';
-  if (ext === '.csv') return 'csv';
-  throw new UserError(`${flag} ${file}: unknown extension '${ext}' (use .png or .csv)`);
+  if (ext !== '.png' && ext !== '.csv')
+    throw new UserError(`${flag} ${file}: unknown extension '${ext}' (use .png or .csv)`);
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir)) throw new UserError(`${flag} ${file}: directory ${dir} does not exist`);
+  return ext === '.png' ? 'png' : 'csv';
 }
 
 /** Receives display values batch by batch; finish() writes the file, abort() leaves nothing behind. */
@@ -41,7 +44,12 @@ export interface Sink {
 /** CSV rows of D values (6 significant digits), to `file` (atomically, when complete) or stdout. */
 export function csvSink(file: string | undefined, D: number): Sink {
   const tmp = file !== undefined ? tempName(file) : undefined;
-  const fd = tmp !== undefined ? fs.openSync(tmp, 'w') : undefined;
+  let fd: number | undefined;
+  try {
+    fd = tmp !== undefined ? fs.openSync(tmp, 'w') : undefined;
+  } catch (e) {
+    throw new UserError(`--out ${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
   let open = true;
   const close = () => {
     if (open && fd !== undefined) fs.closeSync(fd);

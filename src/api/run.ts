@@ -184,6 +184,7 @@ async function runTraining(
       backend,
       resume,
       handleSigint: opts.handleSigint ?? false,
+      ...(opts.log ? { log: opts.log } : {}),
     });
   } catch (e) {
     // a run that failed before its first checkpoint leaves nothing worth keeping (and would block a rerun)

@@ -98,7 +98,8 @@ function sinkFor(model: GenerativeModel, opts: WriteSamplesOptions): Sink {
   return scatterSink(out!, opts.n, opts.title ?? `${model.kind} samples`);
 }
 
-/** Draw n samples into opts.out batch by batch. NaN/Inf samples: NonFiniteSampleError, no file written. */
+/** Draw n samples into opts.out batch by batch. NaN/Inf samples: NonFiniteSampleError and no file written
+ *  (CSV on stdout: the batches before the bad one are already out). */
 export async function writeSamples(
   model: GenerativeModel,
   opts: WriteSamplesOptions,

@@ -72,6 +72,7 @@ test('sample: caps fail at once (exit 2), the format follows the extension, .csv
 
   oneLineError(cli(['sample', run, '--out', path.join(root, 's.txt')]), /unknown extension '\.txt'/);
   oneLineError(cli(['sample', run, '--out', path.join(root, 's')]), /unknown extension/);
+  oneLineError(cli(['sample', run, '--out', path.join(root, 'no', 's.png')]), /no does not exist/);
 
   const csv = path.join(root, 's.csv');
   const s = cli(['sample', run, '--n', '300', '--batch-size', '64', '--out', csv]);
@@ -231,4 +232,55 @@ test('interpolate decodes the path in batches: x_a, z(t) decoded, x_b; --steps i
   await assert.rejects(async () => {
     for await (const _ of interpolateBatches(m, ds, { steps: LIMITS.interpolateSteps + 1 })) void _;
   }, /--steps must be an integer in 2\.\.256/);
+});
+
+test('interpolate a VAE from the command: CSV rows x_a, path, x_b; PNG; caps and extensions', () => {
+  const root = tmp();
+  const run = path.join(root, 'v');
+  const t = cli([
+    'train',
+    'vae',
+    '--data',
+    'mnist-fixture',
+    '--epochs',
+    '1',
+    '--set',
+    'latentDim=4',
+    '--out',
+    run,
+  ]);
+  assert.equal(t.status, 0, t.stderr);
+  const csv = path.join(root, 'i.csv');
+  const r = cli([
+    'interpolate',
+    run,
+    '--a',
+    '2',
+    '--b',
+    '5',
+    '--steps',
+    '12',
+    '--batch-size',
+    '5',
+    '--out',
+    csv,
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = parseRows(fs.readFileSync(csv, 'utf8'));
+  assert.equal(rows.length, 14);
+  const ds = loadDataset(parseDataArg('mnist-fixture'));
+  const D = 28 * 28;
+  const close = (a: number[], b: Float32Array) => a.every((v, i) => Math.abs(v - b[i]!) < 1e-5);
+  assert.ok(close(rows[0]!, ds.test.x.subarray(2 * D, 3 * D)), 'first row: test image a');
+  assert.ok(close(rows[13]!, ds.test.x.subarray(5 * D, 6 * D)), 'last row: test image b');
+  for (const row of rows) assert.equal(row.length, D);
+  const png = path.join(root, 'i.png');
+  assert.equal(cli(['interpolate', run, '--out', png]).status, 0);
+  assert.deepEqual([...fs.readFileSync(png).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  oneLineError(
+    cli(['interpolate', run, '--out', png, '--steps', '257']),
+    /--steps must be an integer in 2\.\.256/,
+  );
+  oneLineError(cli(['interpolate', run, '--out', path.join(root, 'i.gif')]), /unknown extension '\.gif'/);
+  fs.rmSync(root, { recursive: true, force: true });
 });
