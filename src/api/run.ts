@@ -1,0 +1,202 @@
+// A training run as the `train` command does it: config files and key=value options routed to model /
+// training / data, the dataset, the run directory (never overwritten silently), or a resumed run.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError, modelEntry, modelKinds, type GenerativeModel } from '../core/model.js';
+import { DATASET_NAMES, loadDataset, parseDataArg } from '../data/index.js';
+import type { Dataset } from '../data/types.js';
+import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { TRAIN_DEFAULTS, makeTrainConfig, train, type TrainConfig, type TrainResult } from '../train/loop.js';
+import { dirHasContent, stderrLog, useBackend, type Log } from './common.js';
+
+/** Options by destination: the model's config, the TrainConfig, the dataset's options. */
+export interface Overrides {
+  model: Record<string, unknown>;
+  train: Record<string, unknown>;
+  data: Record<string, unknown>;
+}
+
+export const emptyOverrides = (): Overrides => ({ model: {}, train: {}, data: {} });
+
+/** Route a flat key: `data.K` / `model.K` / `train.K` explicitly, else a training option if it is one, else model. */
+export function routeOption(into: Overrides, k: string, v: unknown): void {
+  if (k.startsWith('data.')) into.data[k.slice(5)] = v;
+  else if (k.startsWith('model.')) into.model[k.slice(6)] = v;
+  else if (k.startsWith('train.')) into.train[k.slice(6)] = v;
+  else if (k in TRAIN_DEFAULTS) into.train[k] = v;
+  else into.model[k] = v;
+}
+
+/** A JSON object `{"model": {...}, "train": {...}, "data": {...}}` and/or flat keys (routed as above). */
+export function overridesFromJson(j: unknown, what: string): Overrides {
+  if (typeof j !== 'object' || j === null || Array.isArray(j))
+    throw new UserError(`${what}: expected a JSON object`);
+  const out = emptyOverrides();
+  for (const [k, v] of Object.entries(j as Record<string, unknown>)) {
+    if (
+      (k === 'model' || k === 'train' || k === 'data') &&
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v)
+    )
+      Object.assign(out[k], v);
+    else routeOption(out, k, v);
+  }
+  return out;
+}
+
+export function readConfigFile(file: string): Overrides {
+  let j: unknown;
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UserError(
+      `--config ${file}: ${err.code === 'ENOENT' ? 'no such file' : `not valid JSON (${err.message.split('\n')[0]})`}`,
+    );
+  }
+  return overridesFromJson(j, `--config ${file}`);
+}
+
+export interface TrainRunOptions {
+  /** model kind (a new run) */
+  model?: string;
+  /** dataset name or .csv path (a new run) */
+  data?: string;
+  /** options by destination (e.g. a recipe's config); applied before configFile and set */
+  config?: Partial<Overrides>;
+  /** a JSON config file (readConfigFile) */
+  configFile?: string;
+  /** `K=V` pairs already split (args.parseSet), routed with routeOption; applied last */
+  set?: [string, unknown][];
+  /** training options given directly (the train command's flags); they win over everything */
+  train?: Partial<TrainConfig>;
+  /** run directory (default runs/<model>-<data>) */
+  out?: string;
+  /** replace an existing run directory */
+  force?: boolean;
+  /** continue the run in this directory with its own settings (only train.epochs / maxSteps apply) */
+  resume?: string;
+  backend?: string;
+  /** install the Ctrl-C handler (finish the step, save, return interrupted) */
+  handleSigint?: boolean;
+  log?: Log;
+}
+
+export interface TrainRunResult extends TrainResult {
+  outDir: string;
+  backend: string;
+  kind: string;
+}
+
+/** "60000", or "2000 of 60000" when --limit keeps the first 2000 */
+function trainCount(n: number, limit: number): string {
+  return limit > 0 && limit < n ? `${limit} of ${n}` : `${n}`;
+}
+
+/** Train a new model, or resume a run; the run directory gets checkpoint/, metrics.jsonl and plots. */
+export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
+  const log = opts.log ?? stderrLog;
+  const flags = opts.train ?? {};
+  if (opts.resume !== undefined) {
+    const backend = await useBackend(opts.backend);
+    const resume = loadCheckpoint(opts.resume);
+    if (!resume.config.data)
+      throw new UserError(`checkpoint ${resume.dir} does not record its dataset; cannot resume`);
+    const ds = loadDataset(resume.config.data);
+    const cfg = makeTrainConfig({ ...(resume.config.train as Partial<TrainConfig>), ...flags });
+    const base = path.basename(resume.dir);
+    const outDir =
+      base === 'checkpoint' || base === 'checkpoint.prev' ? path.dirname(resume.dir) : resume.dir;
+    const done = resume.config.state.epoch;
+    if (done >= cfg.epochs) {
+      resume.model.dispose();
+      throw new UserError(
+        `run ${outDir} already finished ${done} epochs; pass --epochs N (N > ${done}) to train longer`,
+      );
+    }
+    log(`resuming ${resume.model.kind} at epoch ${done}, step ${resume.config.state.step} on ${backend}`);
+    return runTraining(resume.model, ds, cfg, outDir, backend, opts, resume);
+  }
+  if (opts.model === undefined)
+    throw new UserError(`train needs exactly one model name (known: ${modelKinds().join(', ')})`);
+  if (opts.data === undefined)
+    throw new UserError(`train needs --data (one of ${DATASET_NAMES.join(', ')} or a .csv file)`);
+  const entry = modelEntry(opts.model);
+  const over = emptyOverrides();
+  for (const k of ['model', 'train', 'data'] as const) Object.assign(over[k], opts.config?.[k]);
+  if (opts.configFile !== undefined) {
+    const f = readConfigFile(opts.configFile);
+    for (const k of ['model', 'train', 'data'] as const) Object.assign(over[k], f[k]);
+  }
+  for (const [k, v] of opts.set ?? []) routeOption(over, k, v);
+  const dataCfg = parseDataArg(opts.data, over.data);
+  for (const k of Object.keys(over.model)) {
+    if (!(k in entry.defaults)) {
+      throw new UserError(
+        `unknown option '${k}' for model '${entry.kind}' (model options: ${Object.keys(entry.defaults).join(', ') || 'none'}; training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')})`,
+      );
+    }
+  }
+  const cfg = makeTrainConfig({ ...over.train, ...flags });
+  const dataName =
+    dataCfg.name === 'csv'
+      ? path.basename(String(dataCfg.options.path)).replace(/\.csv(\.gz)?$/i, '')
+      : dataCfg.name;
+  const outDir = opts.out ?? path.join('runs', `${entry.kind}-${dataName}`);
+  if (dirHasContent(outDir)) {
+    if (!opts.force)
+      throw new UserError(
+        `${outDir} already exists; continue it with --resume ${outDir}, or pass --force to replace it`,
+      );
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+  const backend = await useBackend(opts.backend);
+  const ds = loadDataset(dataCfg);
+  const why = entry.accepts(ds.spec);
+  if (why) throw new UserError(`model '${entry.kind}' cannot be trained on '${ds.name}': ${why}`);
+  const model = entry.create({ ...entry.defaults, ...over.model }, ds.spec, cfg.seed);
+  log(
+    `training ${entry.kind} on ${ds.name} (${trainCount(ds.train.n, cfg.limit)} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}`,
+  );
+  return runTraining(model, ds, cfg, outDir, backend, opts, undefined);
+}
+
+async function runTraining(
+  model: GenerativeModel,
+  ds: Dataset,
+  cfg: TrainConfig,
+  outDir: string,
+  backend: string,
+  opts: TrainRunOptions,
+  resume: LoadedCheckpoint | undefined,
+): Promise<TrainRunResult> {
+  const log = opts.log ?? stderrLog;
+  const created = !fs.existsSync(outDir);
+  const kind = model.kind;
+  let res: TrainResult;
+  try {
+    res = await train({
+      model,
+      dataset: ds,
+      config: cfg,
+      outDir,
+      backend,
+      resume,
+      handleSigint: opts.handleSigint ?? false,
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+  } catch (e) {
+    // a run that failed before its first checkpoint leaves nothing worth keeping (and would block a rerun)
+    if (created && !fs.existsSync(path.join(outDir, 'checkpoint')))
+      fs.rmSync(outDir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    model.dispose();
+  }
+  if (!res.interrupted)
+    log(
+      `done: ${res.epoch} epochs, ${res.step} steps; run in ${outDir} (checkpoint/, metrics.jsonl, samples.png, loss.png)`,
+    );
+  return { ...res, outDir, backend, kind };
+}
