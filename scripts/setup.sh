@@ -12,6 +12,7 @@ APT_PACKAGES=(
   python3-torch         # PyTorch: reference numbers in tests, reference timings in the benchmark
   dataset-fashion-mnist # Fashion-MNIST (gzipped idx)
   python3-sklearn       # small real CSVs: digits, breast_cancer
+  fonts-dejavu-core     # the font plots are rasterized with (resvg needs a real font file)
   g++ make python3      # node-gyp toolchain
 )
 
