@@ -3,6 +3,32 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { UserError } from '../core/model.js';
+
+/**
+ * A failed write as a one-line UserError naming the path: a full disk (ENOSPC, EDQUOT), a read-only or
+ * unwritable directory (EROFS, EACCES, EPERM), a missing directory. Other errors are returned unchanged.
+ */
+export function writeError(e: unknown, file: string): unknown {
+  if (e instanceof UserError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const dir = path.dirname(path.resolve(file));
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new UserError(`disk full writing ${file} (${code}); free space and retry`);
+    case 'EROFS':
+      return new UserError(`cannot write ${file}: ${dir} is on a read-only file system (EROFS)`);
+    case 'EACCES':
+    case 'EPERM':
+      return new UserError(`cannot write ${file}: ${dir} is read-only or not writable by you (${code})`);
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new UserError(`cannot write ${file}: ${dir} does not exist or is not a directory (${code})`);
+    default:
+      return e;
+  }
+}
 
 export function fsyncDir(dir: string): void {
   let fd: number | undefined;
@@ -36,17 +62,25 @@ export function tempName(target: string): string {
   );
 }
 
-/** Atomically replace `file` with `data`. */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
+/**
+ * Atomically replace `file` with `data`. On any failure the temp file is removed and the old file is
+ * untouched; a full disk or a read-only directory is a UserError naming the path (see writeError).
+ * `write` replaces the low-level write (tests inject failures with it).
+ */
+export function writeFileAtomic(
+  file: string,
+  data: Uint8Array | string,
+  write: (file: string, data: Uint8Array | string) => void = writeFileSynced,
+): void {
   const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
   const tmp = tempName(file);
   try {
-    writeFileSynced(tmp, data);
+    fs.mkdirSync(dir, { recursive: true });
+    write(tmp, data);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw writeError(e, file);
   }
   fsyncDir(dir);
 }
