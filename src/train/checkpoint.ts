@@ -94,9 +94,10 @@ function toSafe(t: tf.Tensor): SafeTensor {
   throw new Error(`cannot checkpoint a ${t.dtype} tensor`);
 }
 
+/** present and not a directory (a FIFO or device is then refused by the reader, with its kind named) */
 function isFile(p: string): boolean {
   try {
-    return fs.lstatSync(p).isFile() || fs.lstatSync(p).isSymbolicLink();
+    return !fs.lstatSync(p).isDirectory();
   } catch {
     return false;
   }
