@@ -85,12 +85,16 @@ export function lockRunDir(dir: string): () => void {
       fs.linkSync(tmp, file);
       fs.rmSync(tmp, { force: true });
       let released = false;
-      return () => {
+      const release = () => {
         if (released) return;
         released = true;
+        process.off('exit', release);
         const cur = readLock(file);
         if (cur && cur.pid === me.pid && cur.startedAt === me.startedAt) fs.rmSync(file, { force: true });
       };
+      // a process.exit() anywhere (e.g. after a second Ctrl-C) still removes the lock
+      process.on('exit', release);
+      return release;
     } catch (e) {
       fs.rmSync(tmp, { force: true });
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(e, file);

@@ -27,6 +27,7 @@ test('a new run directory gets the marker and the lock; release removes the lock
   assert.equal(lock.hostname, os.hostname());
   assert.ok(!Number.isNaN(Date.parse(lock.startedAt)));
   assert.ok(isRunDir(dir));
+  assert.ok(process.listeners('exit').length > 0, 'the lock is released at exit too');
   c.release();
   c.release();
   assert.ok(!fs.existsSync(path.join(dir, RUN_LOCK)));
@@ -127,4 +128,12 @@ test('a second writer is refused while the first holds the lock; a stale lock is
   );
   assert.throws(() => claimRunDir(dir, { resume: true }), userErr(/on elsewhere\\nx since then/));
   assert.deepEqual(fs.readdirSync(dir).sort(), [RUN_LOCK, RUN_MARKER].sort(), 'no stray temp files');
+});
+
+test('a process that exits without calling release leaves no lock behind', () => {
+  const dir = path.join(tmp(), 'run');
+  const script = `import('${path.resolve('dist/src/train/rundir.js')}').then((m) => { m.claimRunDir(process.argv[1]); process.exit(0); });`;
+  const r = spawnSync(process.execPath, ['-e', script, dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(fs.readdirSync(dir), [RUN_MARKER]);
 });
