@@ -24,6 +24,7 @@ export function writeError(e: unknown, file: string): unknown {
       return new UserError(`cannot write ${file}: ${dir} is read-only or not writable by you (${code})`);
     case 'ENOENT':
     case 'ENOTDIR':
+    case 'EEXIST': // mkdir of a folder where a file is
       return new UserError(`cannot write ${file}: ${dir} does not exist or is not a directory (${code})`);
     default:
       return e;
@@ -39,6 +40,15 @@ export function fsyncDir(dir: string): void {
     // some platforms cannot fsync a directory; the rename is still atomic
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Remove a file or folder if it is there; never throws (used while handling another error). */
+export function removeQuietly(p: string): void {
+  try {
+    fs.rmSync(p, { recursive: true, force: true });
+  } catch {
+    // nothing to remove, or the parent is not a directory
   }
 }
 
@@ -79,7 +89,7 @@ export function writeFileAtomic(
     write(tmp, data);
     fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     throw writeError(e, file);
   }
   fsyncDir(dir);

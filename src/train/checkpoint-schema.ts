@@ -92,10 +92,10 @@ export const checkpointConfigSchema = z.looseObject({
   spec: dataSpecSchema,
   data: datasetConfigSchema.nullable(),
   /** the training configuration (TrainConfig), including optimizer hyper-parameters */
-  train: z.looseObject({ seed: z.int().min(0).max(0xffffffff).optional() }),
+  train: z.looseObject({ seed: int0.optional() }),
   state: trainStateSchema,
-  backend: z.string().max(100),
-  createdAt: z.string().max(100),
+  backend: z.string().max(100).optional(),
+  createdAt: z.string().max(100).optional(),
   weights: z.object({ file: fileName, bytes: int0.max(CHECKPOINT_LIMITS.maxWeightsBytes) }),
   /** GenerativeModel.getState().json (version 2) */
   modelState: z.unknown().optional(),

@@ -14,7 +14,7 @@ import type { RngState } from '../core/rng.js';
 import { checkStoredDataset } from '../data/index.js';
 import type { DataSpec } from '../data/spec.js';
 import type { DatasetConfig } from '../data/types.js';
-import { fsyncDir, writeError, writeFileSynced } from '../io/atomic.js';
+import { fsyncDir, removeQuietly, writeError, writeFileSynced } from '../io/atomic.js';
 import { oneLine, readRegularFile, statRegularFile } from '../io/guard.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../io/safetensors.js';
 import {
@@ -168,7 +168,7 @@ export function saveCheckpoint(dir: string, args: SaveArgs, hooks: SaveHooks = {
     }
     fs.renameSync(tmp, abs);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeQuietly(tmp);
     // a failure in the middle of the swap: put the previous checkpoint back
     if (!fs.existsSync(abs) && fs.existsSync(prev)) fs.renameSync(prev, abs);
     throw writeError(e, current);
