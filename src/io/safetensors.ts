@@ -153,7 +153,8 @@ export function decodeSafetensors(
   const dataStart = 8 + n;
   const dataLen = b.length - dataStart;
   const entries = Object.entries(header as Record<string, unknown>);
-  if (entries.length > L.maxTensors + 1) throw bad(`${entries.length} entries, more than ${L.maxTensors}`);
+  const count = entries.filter(([k]) => k !== '__metadata__').length;
+  if (count > L.maxTensors) throw bad(`${count} tensors, more than the limit of ${L.maxTensors}`);
   let metadata: Record<string, string> = {};
   const parsed: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, v] of entries) {
