@@ -97,7 +97,20 @@ export interface GenerativeModel {
   sample(n: number, opts?: SampleOptions): tf.Tensor;
   encode?(x: tf.Tensor, y?: tf.Tensor1D): tf.Tensor;
   decode?(z: tf.Tensor, y?: tf.Tensor1D): tf.Tensor;
+  /**
+   * Non-variable state to checkpoint (e.g. a replay buffer, EMA counts): tensors go to the weights file
+   * under `state/<name>`, json (JSON-serializable) to config.json. The saver does not dispose the tensors.
+   */
+  getState?(): ModelState;
+  /** restore getState()'s output; the loader disposes the given tensors after this returns (clone to keep) */
+  setState?(s: ModelState): void;
   dispose(): void;
+}
+
+/** Non-variable model state (see GenerativeModel.getState). */
+export interface ModelState {
+  tensors: Record<string, tf.Tensor>;
+  json: unknown;
 }
 
 export interface ModelEntry {

@@ -1,8 +1,8 @@
 // IDX file format (LeCun's MNIST format): magic [0, 0, type, ndims], ndims big-endian uint32 sizes, data.
 // Only unsigned bytes (type 0x08) are used by MNIST and Fashion-MNIST; that is all we accept.
-import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { UserError } from '../core/model.js';
+import { oneLine, readRegularFile } from '../io/guard.js';
 
 export interface IdxArray {
   dims: number[];
@@ -37,19 +37,17 @@ export function parseIdx(buf: Uint8Array, file: string, expectRank?: number): Id
   return { dims, data: buf.subarray(header, header + size) };
 }
 
+/** Largest idx file read (after gunzip). */
+export const MAX_IDX_BYTES = 1024 * 1024 * 1024;
+
 /** Read an idx file, gunzipping it when the name ends in .gz. */
 export function readIdx(file: string, expectRank?: number): IdxArray {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  let buf = readRegularFile(file, { maxBytes: MAX_IDX_BYTES });
   if (file.endsWith('.gz')) {
     try {
-      buf = zlib.gunzipSync(buf);
+      buf = zlib.gunzipSync(buf, { maxOutputLength: MAX_IDX_BYTES });
     } catch (e) {
-      throw new UserError(`${file}: corrupt gzip data (${(e as Error).message})`);
+      throw new UserError(`${file}: corrupt or oversized gzip data (${oneLine((e as Error).message)})`);
     }
   }
   return parseIdx(buf, file, expectRank);

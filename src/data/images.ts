@@ -64,7 +64,8 @@ export function normalizeImageOptions(name: string, opts: Options, extra: readon
   return out;
 }
 
-function transformOf(opts: Options, levels: number): ImageTransform {
+/** The transform described by normalized image options. */
+export function transformOf(opts: Options, levels: number): ImageTransform {
   return {
     binarize: opts['binarize'] as ImageTransform['binarize'],
     dequantize: opts['dequantize'] === true,

@@ -4,7 +4,16 @@ import { UserError } from '../core/model.js';
 import { Rng } from '../core/rng.js';
 import { dims } from './spec.js';
 import type { Dataset, DatasetConfig, RawBatch } from './types.js';
-import { loadFashionMnist, loadMnist, loadMnistFixture, normalizeImageOptions } from './images.js';
+import {
+  loadFashionMnist,
+  loadMnist,
+  loadMnistFixture,
+  normalizeImageOptions,
+  transformOf,
+} from './images.js';
+import { imageToDisplay } from './transforms.js';
+import type { DataSpec } from './spec.js';
+import { oneLine } from '../io/guard.js';
 import { loadCsv, normalizeTableOptions } from './tables.js';
 import { loadBreastCancer, loadDigits, normalizeDigitsOptions } from './sklearn.js';
 import { isToy, loadToy, normalizeToyOptions, TOY_NAMES } from './toy.js';
@@ -94,6 +103,63 @@ export function normalizeOptions(name: string, options: Record<string, unknown>)
     default:
       throw new UserError(`unknown dataset '${name}' (known: ${DATASET_NAMES.join(', ')}, or a .csv file)`);
   }
+}
+
+/**
+ * Check a dataset config read from a checkpoint without reading any file: options that
+ * pass the dataset's own checks, a CSV path that names a .csv or .csv.gz file (a checkpoint cannot point
+ * the loader at an arbitrary file), stored statistics that match the data shape.
+ */
+export function checkStoredDataset(cfg: DatasetConfig | null, spec: DataSpec): void {
+  if (cfg === null) return;
+  const where = 'checkpoint data config';
+  // a name no loader knows cannot read anything (loadDataset refuses it); in-memory test datasets use such names
+  if (!Object.hasOwn(LOADERS, cfg.name)) return;
+  const o = normalizeOptions(cfg.name, cfg.options);
+  if (cfg.name === 'csv') {
+    const p = o['path'];
+    if (typeof p !== 'string' || !/\.csv(\.gz)?$/i.test(p) || p.includes('\0'))
+      throw new UserError(`${where}: the CSV path must name a .csv or .csv.gz file, got '${oneLine(p, 80)}'`);
+  }
+  const st = cfg.stats ?? {};
+  const d = dims(spec);
+  for (const k of ['mean', 'std'] as const) {
+    const v = st[k];
+    if (v !== undefined && (!Array.isArray(v) || v.length !== d))
+      throw new UserError(
+        `${where}: stored ${k} has ${Array.isArray(v) ? v.length : 0} values, the data ${d}`,
+      );
+  }
+  const cl = st['classes'];
+  if (cl !== undefined && spec.numClasses !== undefined && Array.isArray(cl) && cl.length !== spec.numClasses)
+    throw new UserError(`${where}: ${cl.length} stored class names for ${spec.numClasses} classes`);
+}
+
+/**
+ * Model space -> display values from a stored dataset config alone (no data file is read): the stored
+ * standardization for tables, the image transform's inverse for images, identity otherwise. This is what
+ * `sample` needs, so sampling a checkpoint never opens its training data.
+ */
+export function displayTransform(
+  cfg: DatasetConfig | null,
+  spec: DataSpec,
+): (x: Float32Array) => Float32Array {
+  if (cfg === null) return (x) => x;
+  checkStoredDataset(cfg, spec);
+  const o = normalizeOptions(cfg.name, cfg.options);
+  if (spec.kind === 'image') {
+    const t = transformOf(o, spec.levels ?? 256);
+    return (x) => imageToDisplay(t, x);
+  }
+  const mean = cfg.stats?.['mean'];
+  const std = cfg.stats?.['std'];
+  if (o['standardize'] !== true || !Array.isArray(mean) || !Array.isArray(std)) return (x) => x;
+  const d = dims(spec);
+  return (x) => {
+    const out = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = x[i]! * (std[i % d] as number) + (mean[i % d] as number);
+    return out;
+  };
 }
 
 export interface BatchOptions {

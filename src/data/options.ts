@@ -1,5 +1,6 @@
 // Validation of dataset options (from the CLI or a checkpoint's config): one-line UserErrors.
 import { UserError } from '../core/model.js';
+import { oneLine } from '../io/guard.js';
 
 export type Options = Record<string, unknown>;
 
@@ -9,7 +10,7 @@ export function checkKeys(name: string, opts: Options, allowed: readonly string[
     if (opts[k] === undefined) continue;
     if (!allowed.includes(k)) {
       throw new UserError(
-        `option '${k}' does not apply to dataset '${name}' (accepted: ${[...allowed].sort().join(', ')})`,
+        `option '${oneLine(k, 40)}' does not apply to dataset '${name}' (accepted: ${[...allowed].sort().join(', ')})`,
       );
     }
   }
@@ -34,7 +35,9 @@ export function optInt(
   if (v === undefined || v === null) return def;
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
-    throw new UserError(`dataset '${name}': option ${key} must be an integer >= ${min}, got '${String(v)}'`);
+    throw new UserError(
+      `dataset '${name}': option ${key} must be an integer >= ${min}, got '${oneLine(v, 40)}'`,
+    );
   }
   return n;
 }
@@ -52,7 +55,7 @@ export function optNumber(
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < lo || n > hi) {
     throw new UserError(
-      `dataset '${name}': option ${key} must be a number in [${lo}, ${hi}], got '${String(v)}'`,
+      `dataset '${name}': option ${key} must be a number in [${lo}, ${hi}], got '${oneLine(v, 40)}'`,
     );
   }
   return n;
@@ -63,7 +66,7 @@ export function optBool(name: string, opts: Options, key: string, def: boolean):
   if (v === undefined || v === null) return def;
   if (v === true || v === 'true' || v === '1' || v === 1) return true;
   if (v === false || v === 'false' || v === '0' || v === 0) return false;
-  throw new UserError(`dataset '${name}': option ${key} must be true or false, got '${String(v)}'`);
+  throw new UserError(`dataset '${name}': option ${key} must be true or false, got '${oneLine(v, 40)}'`);
 }
 
 export function optString(name: string, opts: Options, key: string): string | undefined {
@@ -86,7 +89,7 @@ export function optEnum<T extends string>(
   if (v === undefined || v === null) return def;
   if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
     throw new UserError(
-      `dataset '${name}': option ${key} must be one of ${values.join('|')}, got '${String(v)}'`,
+      `dataset '${name}': option ${key} must be one of ${values.join('|')}, got '${oneLine(v, 40)}'`,
     );
   }
   return v as T;

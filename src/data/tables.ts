@@ -1,10 +1,10 @@
 // Tabular data: a CSV reader (header row, numeric columns, optional label column), a seeded train/test
 // split, and standardization z = (x - mean) / std fitted on the training split and kept in describe().stats.
-import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/model.js';
 import { Rng } from '../core/rng.js';
+import { oneLine, readRegularFile } from '../io/guard.js';
 import type { DataSpec } from './spec.js';
 import type { Dataset, DatasetConfig, Split } from './types.js';
 import { checkKeys, optBool, optInt, optNumber, optString, type Options } from './options.js';
@@ -20,22 +20,37 @@ export interface Table {
   numClasses?: number;
 }
 
+/** Most classes a label column may have. */
+export const MAX_CLASSES = 100_000;
+
 export const TABLE_OPTIONS = ['testFraction', 'seed', 'standardize', 'limit'] as const;
 
-/** Read a text file, gunzipping .gz; missing file -> UserError. */
+/** Largest text file (after gunzip) read as a table: about the longest string V8 can hold. */
+export const MAX_TEXT_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Read a text file, gunzipping .gz; a missing file, a FIFO or device, or a file over MAX_TEXT_BYTES
+ * (compressed or not) -> UserError.
+ */
 export function readText(file: string, howToInstall?: string): string {
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(file);
+    buf = readRegularFile(file, { maxBytes: MAX_TEXT_BYTES });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new UserError(`cannot read ${file} (${code})${howToInstall ? `: ${howToInstall}` : ''}`);
+    if (howToInstall && e instanceof UserError && /\(ENOENT\)$/.test(e.message))
+      throw new UserError(`${e.message}: ${howToInstall}`);
+    throw e;
   }
   if (file.endsWith('.gz')) {
     try {
-      buf = zlib.gunzipSync(buf);
+      buf = zlib.gunzipSync(buf, { maxOutputLength: MAX_TEXT_BYTES });
     } catch (e) {
-      throw new UserError(`${file}: corrupt gzip data (${(e as Error).message})`);
+      const big = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      throw new UserError(
+        big
+          ? `${file}: more than ${MAX_TEXT_BYTES} bytes once decompressed; refused`
+          : `${file}: corrupt gzip data (${oneLine((e as Error).message)})`,
+      );
     }
   }
   return buf.toString('utf8');
@@ -62,7 +77,7 @@ export function parseCell(raw: string, file: string, line: number, column: strin
   if (!Number.isFinite(v)) {
     const what =
       s === '' ? 'empty' : /^[+-]?(nan|inf(inity)?)$/i.test(s) ? 'not a finite number' : 'not a number';
-    throw new UserError(`${file}:${line}: column '${column}': '${s}' is ${what}`);
+    throw new UserError(`${file}:${line}: column '${oneLine(column, 40)}': '${oneLine(s, 40)}' is ${what}`);
   }
   return v;
 }
@@ -80,12 +95,14 @@ export function parseCsv(text: string, file: string, label?: string, classes?: s
   const seen = new Set<string>();
   header.forEach((h, i) => {
     if (h === '') throw new UserError(`${file}:${ls[0]!.line}: column ${i + 1} has an empty name`);
-    if (seen.has(h)) throw new UserError(`${file}:${ls[0]!.line}: duplicate column name '${h}'`);
+    if (seen.has(h)) throw new UserError(`${file}:${ls[0]!.line}: duplicate column name '${oneLine(h, 40)}'`);
     seen.add(h);
   });
   const li = label === undefined ? -1 : header.indexOf(label);
   if (label !== undefined && li < 0) {
-    throw new UserError(`${file}: no label column '${label}' (columns: ${header.join(', ')})`);
+    throw new UserError(
+      `${file}: no label column '${oneLine(label, 40)}' (columns: ${oneLine(header.join(', '), 120)})`,
+    );
   }
   const columns = header.filter((_, i) => i !== li);
   const rows = ls.slice(1);
@@ -108,15 +125,31 @@ export function parseCsv(text: string, file: string, label?: string, classes?: s
   const allInts = classes === undefined && rawLabels.every((s) => /^\d+$/.test(s));
   const y = new Int32Array(n);
   if (allInts) {
-    rawLabels.forEach((s, i) => (y[i] = Number(s)));
-    return { n, columns, x, y, numClasses: Math.max(...y) + 1 };
+    // a loop, not Math.max(...y): spreading >~125k arguments overflows the call stack
+    let max = 0;
+    for (let i = 0; i < n; i++) {
+      const v = Number(rawLabels[i]);
+      if (!Number.isSafeInteger(v) || v > MAX_CLASSES)
+        throw new UserError(
+          `${file}:${labelLine(i)}: label '${oneLine(rawLabels[i], 40)}' is more than ${MAX_CLASSES}`,
+        );
+      y[i] = v;
+      if (v > max) max = v;
+    }
+    return { n, columns, x, y, numClasses: max + 1 };
   }
   const names = classes ?? [...new Set(rawLabels)].sort();
+  if (names.length > MAX_CLASSES)
+    throw new UserError(
+      `${file}: column '${oneLine(label, 40)}' has more than ${MAX_CLASSES} distinct labels`,
+    );
   const index = new Map(names.map((c, i) => [c, i]));
   rawLabels.forEach((s, i) => {
     const c = index.get(s);
     if (c === undefined)
-      throw new UserError(`${file}:${labelLine(i)}: unknown label '${s}' in column '${label}'`);
+      throw new UserError(
+        `${file}:${labelLine(i)}: unknown label '${oneLine(s, 40)}' in column '${oneLine(label, 40)}'`,
+      );
     y[i] = c;
   });
   return { n, columns, x, y, classes: names, numClasses: names.length };
@@ -257,7 +290,8 @@ export function loadCsv(opts: Options, stats?: Record<string, unknown>): Dataset
   const file = optString('csv', o, 'path');
   if (!file) throw new UserError(`dataset 'csv' needs option path`);
   const label = optString('csv', o, 'label');
-  const classes = Array.isArray(stats?.['classes']) ? (stats['classes'] as string[]) : undefined;
+  const cl = stats?.['classes'];
+  const classes = Array.isArray(cl) && cl.every((c) => typeof c === 'string') ? (cl as string[]) : undefined;
   const table = parseCsv(readText(file), file, label, classes);
   return tableDataset('csv', o, table, stats);
 }

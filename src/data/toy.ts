@@ -120,11 +120,20 @@ export function sampleToy(name: ToyName, n: number, rng: Rng, noise = DEFAULT_NO
 
 export const TOY_OPTIONS = ['nTrain', 'nTest', 'seed', 'noise'] as const;
 
+/** Most points a toy split may have (bounds memory: 2 floats each). */
+export const MAX_TOY_POINTS = 10_000_000;
+
 export function normalizeToyOptions(name: ToyName, opts: Options): Options {
   checkKeys(name, opts, TOY_OPTIONS);
+  const count = (key: string, def: number) => {
+    const v = optInt(name, opts, key, def, 1);
+    if (v > MAX_TOY_POINTS)
+      throw new UserError(`dataset '${name}': option ${key} must be at most ${MAX_TOY_POINTS}, got ${v}`);
+    return v;
+  };
   return {
-    nTrain: optInt(name, opts, 'nTrain', 10000, 1),
-    nTest: optInt(name, opts, 'nTest', 2000, 1),
+    nTrain: count('nTrain', 10000),
+    nTest: count('nTest', 2000),
     seed: optInt(name, opts, 'seed', 0, 0),
     noise: optNumber(name, opts, 'noise', DEFAULT_NOISE[name], 0, 10),
   };

@@ -1,9 +1,9 @@
 // The safetensors format (https://github.com/huggingface/safetensors): 8-byte little-endian header length N,
 // N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {str: str}}, then the
 // raw little-endian tensor bytes; offsets are relative to the byte after the header.
-import * as fs from 'node:fs';
 import { UserError } from '../core/model.js';
 import { writeFileAtomic } from './atomic.js';
+import { oneLine, readRegularFile } from './guard.js';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 export type TensorData =
@@ -98,17 +98,48 @@ export function encodeSafetensors(
   return out;
 }
 
-/** Parse safetensors bytes, validating everything; a foreign or truncated file gives a UserError. */
+/** Bounds applied when parsing untrusted safetensors data. */
+export interface SafetensorsLimits {
+  /** largest accepted header (the reference implementation's limit is 100 MB) */
+  maxHeaderBytes: number;
+  /** largest accepted file */
+  maxFileBytes: number;
+  /** most tensors in one file */
+  maxTensors: number;
+  /** largest rank, and largest single dimension */
+  maxRank: number;
+  maxDim: number;
+}
+
+export const SAFETENSORS_LIMITS: SafetensorsLimits = {
+  maxHeaderBytes: 100 * 1024 * 1024,
+  maxFileBytes: 2 * 1024 * 1024 * 1024,
+  maxTensors: 100_000,
+  maxRank: 8,
+  maxDim: 2 ** 31 - 1,
+};
+
+/**
+ * Parse safetensors bytes, validating everything against the buffer's size before allocating: header
+ * length, dtype (unsupported ones named), shape (rank, dimensions, product x dtype size = the byte span),
+ * offsets inside the data, no overlap, no gaps. A foreign, truncated or crafted file gives a one-line
+ * UserError.
+ */
 export function decodeSafetensors(
   buf: Uint8Array,
   source = 'input',
+  limits: Partial<SafetensorsLimits> = {},
 ): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+  const L = { ...SAFETENSORS_LIMITS, ...limits };
   const bad = (why: string) => new UserError(`${source} is not a valid safetensors file: ${why}`);
   if (buf.length < 8) throw bad(`only ${buf.length} bytes`);
+  if (buf.length > L.maxFileBytes) throw bad(`${buf.length} bytes, more than the limit of ${L.maxFileBytes}`);
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const n64 = b.readBigUInt64LE(0);
   if (n64 > BigInt(b.length - 8))
     throw bad(`header length ${n64} exceeds the file size ${b.length} (truncated or foreign file)`);
+  if (n64 > BigInt(L.maxHeaderBytes))
+    throw bad(`header length ${n64} is more than the limit of ${L.maxHeaderBytes}`);
   const n = Number(n64);
   if (n < 2) throw bad('empty header');
   let header: unknown;
@@ -121,52 +152,73 @@ export function decodeSafetensors(
     throw bad('header is not a JSON object');
   const dataStart = 8 + n;
   const dataLen = b.length - dataStart;
-  const tensors = new Map<string, SafeTensor>();
+  const entries = Object.entries(header as Record<string, unknown>);
+  const count = entries.filter(([k]) => k !== '__metadata__').length;
+  if (count > L.maxTensors) throw bad(`${count} tensors, more than the limit of ${L.maxTensors}`);
   let metadata: Record<string, string> = {};
-  const spans: [number, number][] = [];
-  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
+  const parsed: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, v] of entries) {
+    const q = `'${oneLine(name, 60)}'`;
     if (name === '__metadata__') {
-      if (typeof v !== 'object' || v === null || Object.values(v).some((s) => typeof s !== 'string')) {
+      if (
+        typeof v !== 'object' ||
+        v === null ||
+        Array.isArray(v) ||
+        Object.values(v).some((s) => typeof s !== 'string')
+      ) {
         throw bad('__metadata__ must map strings to strings');
       }
       metadata = v as Record<string, string>;
       continue;
     }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`tensor ${q} is not an object`);
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !(e.dtype in BYTES)) {
-      throw bad(`tensor '${name}' has unknown dtype ${JSON.stringify(e?.dtype)}`);
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(BYTES, e.dtype)) {
+      throw bad(
+        `tensor ${q} has unknown dtype '${oneLine(e.dtype, 20)}' (unsupported; supported: ${Object.keys(BYTES).join(', ')})`,
+      );
     }
     const dtype = e.dtype as DType;
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0))
-      throw bad(`tensor '${name}' has a bad shape`);
+    if (
+      !Array.isArray(e.shape) ||
+      e.shape.length > L.maxRank ||
+      e.shape.some((d) => !Number.isSafeInteger(d) || d < 0 || d > L.maxDim)
+    )
+      throw bad(`tensor ${q} has a bad shape (rank <= ${L.maxRank}, integer dimensions <= ${L.maxDim})`);
     const off = e.data_offsets;
     if (
       !Array.isArray(off) ||
       off.length !== 2 ||
-      !off.every((o) => Number.isInteger(o) && o >= 0) ||
+      !off.every((o) => Number.isSafeInteger(o) && o >= 0) ||
       off[1] < off[0]
     ) {
-      throw bad(`tensor '${name}' has bad data_offsets`);
+      throw bad(`tensor ${q} has bad data_offsets`);
     }
     const [begin, end] = off as [number, number];
-    const shape = e.shape as number[];
-    if (end - begin !== numel(shape) * BYTES[dtype])
-      throw bad(`tensor '${name}': data_offsets do not match shape and dtype`);
     if (end > dataLen)
-      throw bad(`tensor '${name}' ends at byte ${end} but the data has ${dataLen} bytes (truncated file)`);
-    spans.push([begin, end]);
-    // copy: the data may not be aligned for a typed-array view
-    const ab = new ArrayBuffer(end - begin);
-    new Uint8Array(ab).set(b.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, { dtype, shape, data: view(dtype, ab) });
+      throw bad(`tensor ${q} ends at byte ${end} but the data has ${dataLen} bytes (truncated file)`);
+    // the product is compared with a span already known to fit in the file, so it cannot ask for more
+    const shape = e.shape as number[];
+    let bytes = BYTES[dtype];
+    for (const d of shape) bytes = bytes * d > dataLen ? Infinity : bytes * d;
+    if (shape.includes(0)) bytes = 0;
+    if (end - begin !== bytes) throw bad(`tensor ${q}: data_offsets do not match shape and dtype`);
+    parsed.push({ name, dtype, shape, begin, end });
   }
-  spans.sort((p, q) => p[0] - q[0]);
+  const spans = parsed.map((p) => [p.begin, p.end] as [number, number]).sort((p, q) => p[0] - q[0]);
   let pos = 0;
   for (const [s, e] of spans) {
     if (s !== pos) throw bad('tensor data overlaps or leaves gaps');
     pos = e;
   }
   if (pos !== dataLen) throw bad(`${dataLen - pos} trailing bytes after the tensor data`);
+  const tensors = new Map<string, SafeTensor>();
+  for (const { name, dtype, shape, begin, end } of parsed) {
+    // copy: the data may not be aligned for a typed-array view
+    const ab = new ArrayBuffer(end - begin);
+    new Uint8Array(ab).set(b.subarray(dataStart + begin, dataStart + end));
+    tensors.set(name, { dtype, shape, data: view(dtype, ab) });
+  }
   return { tensors, metadata };
 }
 
@@ -178,15 +230,18 @@ export function writeSafetensors(
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
-export function readSafetensors(file: string): {
+/** Read a safetensors file: a regular file (inside `within` when given), size-capped before reading. */
+export function readSafetensors(
+  file: string,
+  opts: { within?: string; limits?: Partial<SafetensorsLimits> } = {},
+): {
   tensors: Map<string, SafeTensor>;
   metadata: Record<string, string>;
 } {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  return decodeSafetensors(buf, file);
+  const maxBytes = opts.limits?.maxFileBytes ?? SAFETENSORS_LIMITS.maxFileBytes;
+  const buf = readRegularFile(file, {
+    maxBytes,
+    ...(opts.within !== undefined ? { within: opts.within } : {}),
+  });
+  return decodeSafetensors(buf, file, opts.limits);
 }
