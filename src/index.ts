@@ -81,7 +81,6 @@ export {
   type InterpolateOptions,
   type InterpolateToFileOptions,
 } from './api/interpolate.js';
-export { displayMap, type DisplayMap } from './api/display.js';
 export {
   LIMITS,
   outputFormat,

@@ -5,9 +5,10 @@ import * as path from 'node:path';
 import { UserError, modelEntry, modelKinds, type GenerativeModel } from '../core/model.js';
 import { DATASET_NAMES, loadDataset, parseDataArg } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
-import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint, resolveCheckpointDir, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { claimRunDir, type RunDirClaim } from '../train/rundir.js';
 import { TRAIN_DEFAULTS, makeTrainConfig, train, type TrainConfig, type TrainResult } from '../train/loop.js';
-import { dirHasContent, stderrLog, useBackend, type Log } from './common.js';
+import { stderrLog, useBackend, type Log } from './common.js';
 
 /** Options by destination: the model's config, the TrainConfig, the dataset's options. */
 export interface Overrides {
@@ -100,23 +101,35 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const flags = opts.train ?? {};
   if (opts.resume !== undefined) {
     const backend = await useBackend(opts.backend);
-    const resume = loadCheckpoint(opts.resume);
-    if (!resume.config.data)
-      throw new UserError(`checkpoint ${resume.dir} does not record its dataset; cannot resume`);
-    const ds = loadDataset(resume.config.data);
-    const cfg = makeTrainConfig({ ...(resume.config.train as Partial<TrainConfig>), ...flags });
-    const base = path.basename(resume.dir);
-    const outDir =
-      base === 'checkpoint' || base === 'checkpoint.prev' ? path.dirname(resume.dir) : resume.dir;
-    const done = resume.config.state.epoch;
-    if (done >= cfg.epochs) {
-      resume.model.dispose();
-      throw new UserError(
-        `run ${outDir} already finished ${done} epochs; pass --epochs N (N > ${done}) to train longer`,
-      );
+    const cdir = resolveCheckpointDir(opts.resume);
+    const base = path.basename(cdir);
+    const outDir = base === 'checkpoint' || base === 'checkpoint.prev' ? path.dirname(cdir) : cdir;
+    // lock the run before reading it: a second writer is refused here
+    const claim = claimRunDir(outDir, { resume: true });
+    let resume: LoadedCheckpoint;
+    let ds: Dataset;
+    let cfg: TrainConfig;
+    try {
+      resume = loadCheckpoint(cdir);
+      if (!resume.config.data)
+        throw new UserError(`checkpoint ${resume.dir} does not record its dataset; cannot resume`);
+      ds = loadDataset(resume.config.data);
+      cfg = makeTrainConfig({ ...(resume.config.train as Partial<TrainConfig>), ...flags });
+      const done = resume.config.state.epoch;
+      if (done >= cfg.epochs) {
+        resume.model.dispose();
+        throw new UserError(
+          `run ${outDir} already finished ${done} epochs; pass --epochs N (N > ${done}) to train longer`,
+        );
+      }
+    } catch (e) {
+      claim.release();
+      throw e;
     }
-    log(`resuming ${resume.model.kind} at epoch ${done}, step ${resume.config.state.step} on ${backend}`);
-    return runTraining(resume.model, ds, cfg, outDir, backend, opts, resume);
+    log(
+      `resuming ${resume.model.kind} at epoch ${resume.config.state.epoch}, step ${resume.config.state.step} on ${backend}`,
+    );
+    return runTraining(resume.model, ds, cfg, outDir, backend, opts, claim, resume);
   }
   if (opts.model === undefined)
     throw new UserError(`train needs exactly one model name (known: ${modelKinds().join(', ')})`);
@@ -144,22 +157,27 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       ? path.basename(String(dataCfg.options.path)).replace(/\.csv(\.gz)?$/i, '')
       : dataCfg.name;
   const outDir = opts.out ?? path.join('runs', `${entry.kind}-${dataName}`);
-  if (dirHasContent(outDir)) {
-    if (!opts.force)
-      throw new UserError(
-        `${outDir} already exists; continue it with --resume ${outDir}, or pass --force to replace it`,
-      );
-    fs.rmSync(outDir, { recursive: true, force: true });
+  // a run directory is owned: --force replaces only a run directory, and a second writer is locked out
+  const claim = claimRunDir(outDir, { force: opts.force === true });
+  if (claim.removed?.length) log(`--force: removed ${claim.removed.join(', ')} from ${outDir}`);
+  let backend: string;
+  let ds: Dataset;
+  let model: GenerativeModel;
+  try {
+    backend = await useBackend(opts.backend);
+    ds = loadDataset(dataCfg);
+    const why = entry.accepts(ds.spec);
+    if (why) throw new UserError(`model '${entry.kind}' cannot be trained on '${ds.name}': ${why}`);
+    model = entry.create({ ...entry.defaults, ...over.model }, ds.spec, cfg.seed);
+  } catch (e) {
+    claim.release();
+    if (claim.created) fs.rmSync(outDir, { recursive: true, force: true });
+    throw e;
   }
-  const backend = await useBackend(opts.backend);
-  const ds = loadDataset(dataCfg);
-  const why = entry.accepts(ds.spec);
-  if (why) throw new UserError(`model '${entry.kind}' cannot be trained on '${ds.name}': ${why}`);
-  const model = entry.create({ ...entry.defaults, ...over.model }, ds.spec, cfg.seed);
   log(
     `training ${entry.kind} on ${ds.name} (${trainCount(ds.train.n, cfg.limit)} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}`,
   );
-  return runTraining(model, ds, cfg, outDir, backend, opts, undefined);
+  return runTraining(model, ds, cfg, outDir, backend, opts, claim, undefined);
 }
 
 async function runTraining(
@@ -169,10 +187,10 @@ async function runTraining(
   outDir: string,
   backend: string,
   opts: TrainRunOptions,
+  claim: RunDirClaim,
   resume: LoadedCheckpoint | undefined,
 ): Promise<TrainRunResult> {
   const log = opts.log ?? stderrLog;
-  const created = !fs.existsSync(outDir);
   const kind = model.kind;
   let res: TrainResult;
   try {
@@ -188,10 +206,11 @@ async function runTraining(
     });
   } catch (e) {
     // a run that failed before its first checkpoint leaves nothing worth keeping (and would block a rerun)
-    if (created && !fs.existsSync(path.join(outDir, 'checkpoint')))
+    if (claim.created && !fs.existsSync(path.join(outDir, 'checkpoint')))
       fs.rmSync(outDir, { recursive: true, force: true });
     throw e;
   } finally {
+    claim.release();
     model.dispose();
   }
   if (!res.interrupted)

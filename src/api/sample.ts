@@ -3,13 +3,13 @@
 // result depends on (seed, batchSize), and n <= batchSize gives exactly model.sample(n, { seed }).
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, type GenerativeModel } from '../core/model.js';
+import { displayTransform } from '../data/index.js';
 import { dims, type DataSpec } from '../data/spec.js';
 import { deriveSeed } from '../data/transforms.js';
 import type { DatasetConfig } from '../data/types.js';
 import { loadCheckpoint, readCheckpointConfig } from '../train/checkpoint.js';
 import { NonFiniteSampleError, countNonFinite } from '../train/loop.js';
 import { stderrLog, useBackend, type Log } from './common.js';
-import { displayMap, type DisplayMap } from './display.js';
 import {
   LIMITS,
   csvSink,
@@ -83,7 +83,7 @@ export interface WriteSamplesOptions extends SampleBatchOptions {
   /** output file (.png or .csv); undefined: CSV on stdout */
   out?: string;
   /** model space -> display values (default identity) */
-  display?: DisplayMap;
+  display?: (x: Float32Array) => Float32Array;
   /** scatter title */
   title?: string;
   /** added to the NaN/Inf message, e.g. ' (checkpoint step 400)' */
@@ -156,7 +156,7 @@ export async function sampleToFile(ckptDir: string, opts: SampleToFileOptions): 
   const { config } = readCheckpointConfig(ckptDir);
   const { out, format } = planSampleOutput(config.spec, opts.n, opts.out);
   checkLabel(opts.label, config.model.kind, config.spec, config.model.taxonomy.conditional);
-  const display = displayMap(config.spec, config.data as DatasetConfig | null);
+  const display = displayTransform(config.data as DatasetConfig | null, config.spec);
   await useBackend(opts.backend);
   const ck = loadCheckpoint(ckptDir, { useEma: opts.useEma ?? true });
   const model = ck.model;

@@ -1,6 +1,5 @@
 // The CLI side of run directories: `train --force` never deletes a folder that is not a run, and a run
 // being written cannot be resumed by a second training.
-// TODO(lead, at merge): drop `todo` once cmdTrain calls claimRunDir (docs/reliability.md, "Wiring").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,9 +14,8 @@ const cli = (...args: string[]) =>
     env: { ...process.env, GENMODELS_THREADS: '1' },
   });
 const TINY = ['--epochs', '1', '--set', 'layers=2', '--set', 'hidden=8', '--backend', 'cpu'];
-const WIRED = { todo: 'passes once the lead wires claimRunDir into cmdTrain' };
 
-test('train --force refuses a folder that is not a run directory and deletes nothing', WIRED, () => {
+test('train --force refuses a folder that is not a run directory and deletes nothing', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gm-cli-rundir-'));
   const csv = path.join(dir, 'input.csv');
   fs.writeFileSync(
