@@ -5,13 +5,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, modelEntry, modelKinds, type GenerativeModel } from '../core/model.js';
+import {
+  UserError,
+  modelAliases,
+  modelEntry,
+  modelKinds,
+  modelOptionsHelp,
+  modelTaxonomy,
+  resolveModel,
+  type GenerativeModel,
+} from '../core/model.js';
 import * as backendMod from '../backend/index.js';
 import type { BackendName } from '../backend/index.js';
 import { DATASET_NAMES, loadDataset, parseDataArg } from '../data/index.js';
 import { FASHION_MNIST_DIR, SKLEARN_DATA_DIR, mnistDir } from '../data/paths.js';
 import type { Dataset } from '../data/types.js';
-import { dims, type DataSpec } from '../data/spec.js';
+import { dims } from '../data/spec.js';
 import { evaluate, formatEval, type EvalResult } from '../eval/evaluate.js';
 import {
   CLASSIFIER_DATASETS,
@@ -59,6 +68,7 @@ commands:
 'genmodels <command> --help' for a command's options.`,
   train: `usage: genmodels train <model> --data <dataset|file.csv> [options]
        genmodels train --resume runs/NAME [--epochs N]
+       genmodels train <model> --help      (the options of one model, for --set K=V)
 
   --data D          dataset name (${DATASET_NAMES.join(', ')}) or a .csv file
   --config F        JSON file: {"model": {...}, "train": {...}} or flat keys
@@ -155,11 +165,14 @@ type Overrides = {
 };
 
 function route(into: Overrides, k: string, v: unknown): void {
-  if (k.startsWith('data.')) into.data[k.slice(5)] = v;
-  else if (k.startsWith('model.')) into.model[k.slice(6)] = v;
-  else if (k.startsWith('train.')) into.train[k.slice(6)] = v;
-  else if (k in TRAIN_DEFAULTS) into.train[k] = v;
-  else into.model[k] = v;
+  // an own property even for keys like __proto__, so that the option checks see (and refuse) them
+  const put = (o: Record<string, unknown>, key: string) =>
+    Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+  if (k.startsWith('data.')) put(into.data, k.slice(5));
+  else if (k.startsWith('model.')) put(into.model, k.slice(6));
+  else if (k.startsWith('train.')) put(into.train, k.slice(6));
+  else if (Object.hasOwn(TRAIN_DEFAULTS, k)) put(into.train, k);
+  else put(into.model, k);
 }
 
 function readConfigFile(file: string): Overrides {
@@ -213,6 +226,10 @@ async function cmdTrain(argv: string[]): Promise<number> {
     },
     'train',
   );
+  if (o.help && positionals.length === 1 && o.resume === undefined) {
+    process.stdout.write(modelOptionsHelp(positionals[0]!));
+    return 0;
+  }
   if (o.help) return help('train');
   const flags: Partial<TrainConfig> = {};
   const put = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {
@@ -265,7 +282,8 @@ async function cmdTrain(argv: string[]): Promise<number> {
     throw new UserError(`train needs exactly one model name (known: ${modelKinds().join(', ')})`);
   if (o.data === undefined)
     throw new UserError(`train needs --data (one of ${DATASET_NAMES.join(', ')} or a .csv file)`);
-  const entry = modelEntry(positionals[0]!);
+  const name = positionals[0]!;
+  modelEntry(name); // unknown model: fail before reading anything
   const over: Overrides =
     o.config !== undefined ? readConfigFile(String(o.config)) : { model: {}, train: {}, data: {} };
   for (const s of (o.set as string[] | undefined) ?? []) {
@@ -273,19 +291,13 @@ async function cmdTrain(argv: string[]): Promise<number> {
     route(over, k, v);
   }
   const dataCfg = parseDataArg(String(o.data), over.data);
-  for (const k of Object.keys(over.model)) {
-    if (!(k in entry.defaults)) {
-      throw new UserError(
-        `unknown option '${k}' for model '${entry.kind}' (model options: ${Object.keys(entry.defaults).join(', ') || 'none'}; training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')})`,
-      );
-    }
-  }
+  const resolved = resolveModel(name, over.model);
   cfg = makeTrainConfig({ ...over.train, ...flags });
   const dataName =
     dataCfg.name === 'csv'
       ? path.basename(String(dataCfg.options.path)).replace(/\.csv(\.gz)?$/i, '')
       : dataCfg.name;
-  outDir = o.out !== undefined ? String(o.out) : path.join('runs', `${entry.kind}-${dataName}`);
+  outDir = o.out !== undefined ? String(o.out) : path.join('runs', `${name}-${dataName}`);
   if (dirHasContent(outDir)) {
     if (!o.force)
       throw new UserError(
@@ -295,11 +307,11 @@ async function cmdTrain(argv: string[]): Promise<number> {
   }
   const backend = await useBackend(o.backend);
   ds = loadDataset(dataCfg);
-  const why = entry.accepts(ds.spec);
-  if (why) throw new UserError(`model '${entry.kind}' cannot be trained on '${ds.name}': ${why}`);
-  model = entry.create({ ...entry.defaults, ...over.model }, ds.spec, cfg.seed);
+  const why = resolved.accepts(ds.spec);
+  if (why) throw new UserError(`model '${name}' cannot be trained on '${ds.name}': ${why}`);
+  model = resolved.create(ds.spec, cfg.seed);
   process.stderr.write(
-    `training ${entry.kind} on ${ds.name} (${trainCount(ds.train.n, cfg.limit)} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}\n`,
+    `training ${name} on ${ds.name} (${trainCount(ds.train.n, cfg.limit)} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}\n`,
   );
   return runTraining(model, ds, cfg, outDir, backend, undefined);
 }
@@ -566,9 +578,16 @@ async function cmdInfo(argv: string[]): Promise<number> {
   lines.push('', 'models:');
   for (const k of modelKinds()) {
     const e = modelEntry(k);
-    const tax = taxonomyOf(k);
+    const t = modelTaxonomy(k);
+    const tax = t
+      ? `density=${t.density} sampling=${t.sampling} latent=${t.latent} conditional=${t.conditional}`
+      : '';
     lines.push(`  ${k.padEnd(14)} ${e.family.padEnd(15)} ${tax}\n                 ${e.description}`);
   }
+  for (const a of modelAliases())
+    lines.push(
+      `  ${a.name.padEnd(14)} = ${a.kind} with ${JSON.stringify(a.config)}\n                 ${a.description}`,
+    );
   lines.push('', 'datasets:');
   const where = (name: string): string => {
     switch (name) {
@@ -595,28 +614,6 @@ async function cmdInfo(argv: string[]): Promise<number> {
   lines.push('  <file.csv>     any CSV with a header row');
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
-}
-
-/** a model's taxonomy, read from an instance built on a spec it accepts (the registry stores no taxonomy) */
-function taxonomyOf(kind: string): string {
-  const e = modelEntry(kind);
-  const specs: DataSpec[] = [
-    { kind: 'image', shape: [28, 28, 1], domain: 'binary', numClasses: 10, levels: 256 },
-    { kind: 'image', shape: [28, 28, 1], domain: 'unit', numClasses: 10, levels: 256 },
-    { kind: 'vector', shape: [2], domain: 'real' },
-  ];
-  for (const spec of specs) {
-    if (e.accepts(spec) !== null) continue;
-    try {
-      const m = e.create({ ...e.defaults }, spec, 0);
-      const t = m.taxonomy;
-      m.dispose();
-      return `density=${t.density} sampling=${t.sampling} latent=${t.latent} conditional=${t.conditional}`;
-    } catch {
-      continue;
-    }
-  }
-  return '';
 }
 
 // ------------------------------------------------------------------ reproduce

@@ -44,7 +44,7 @@ export interface EvalMetric {
 export interface EvalResult {
   split: 'train' | 'test';
   n: number;
-  density: 'exact' | 'bound' | 'none';
+  density: 'exact' | 'bound' | 'estimate' | 'unnormalized' | 'none';
   metrics: EvalMetric[];
   /** why there are no metrics (density 'none') */
   note?: string;

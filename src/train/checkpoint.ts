@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { modelEntry, UserError, type GenerativeModel, type Taxonomy } from '../core/model.js';
+import { createModel, UserError, type GenerativeModel, type Taxonomy } from '../core/model.js';
 import type { RngState } from '../core/rng.js';
 import type { DataSpec } from '../data/spec.js';
 import type { DatasetConfig } from '../data/types.js';
@@ -180,13 +180,8 @@ export function loadCheckpoint(dir: string, opts: { useEma?: boolean } = {}): Lo
     );
   }
   const { tensors } = decodeSafetensors(buf, wfile);
-  const entry = modelEntry(config.model.kind);
   const seed = typeof config.train?.seed === 'number' ? (config.train.seed as number) : 0;
-  const model = entry.create(
-    { ...entry.defaults, ...entry.savedDefaults, ...config.model.config },
-    config.spec,
-    seed,
-  );
+  const model = createModel(config.model.kind, config.model.config, config.spec, seed, { saved: true });
   const emaState = new Map<string, Float32Array>();
   const optimState = new Map<string, Map<string, Float32Array>>();
   for (const [name, t] of tensors) {
