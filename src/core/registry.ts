@@ -64,7 +64,9 @@ export interface RegisteredModel extends ModelEntry {
 
 const entries = new Map<string, ModelEntry>();
 const aliases = new Map<string, { kind: string; alias: ModelAlias }>();
+/** entries registered the pre-schema way, and those of them without a declared taxonomy */
 const legacy = new WeakSet<ModelEntry>();
+const noTaxonomy = new WeakSet<ModelEntry>();
 
 function fromLegacy(l: LegacyModelEntry): ModelEntry {
   const shape: Record<string, z.ZodType> = {};
@@ -73,7 +75,8 @@ function fromLegacy(l: LegacyModelEntry): ModelEntry {
     kind: l.kind,
     family: l.family,
     description: l.description,
-    schema: z.strictObject(shape),
+    // passes unknown keys through: a legacy model's saved config may hold keys its defaults lack
+    schema: z.looseObject(shape),
     taxonomy:
       l.taxonomy ??
       (() => {
@@ -83,7 +86,8 @@ function fromLegacy(l: LegacyModelEntry): ModelEntry {
     create: l.create,
     ...(l.savedDefaults ? { savedDefaults: l.savedDefaults } : {}),
   };
-  if (!l.taxonomy) legacy.add(e);
+  legacy.add(e);
+  if (!l.taxonomy) noTaxonomy.add(e);
   return e;
 }
 
@@ -114,9 +118,10 @@ function lookup(name: string): { entry: ModelEntry; preset: ModelConfig; alias?:
   if (e) return { entry: e, preset: {} };
   const a = aliases.get(name);
   if (a) return { entry: entries.get(a.kind)!, preset: a.alias.config, alias: name };
-  const near = nearestName(name, modelKinds());
+  const known = modelKinds({ aliases: true });
+  const near = nearestName(name, known);
   throw new UserError(
-    `unknown model '${name}'${near ? ` (did you mean ${near}?)` : ''} (known: ${modelKinds().join(', ')})`,
+    `unknown model '${name}'${near ? ` (did you mean ${near}?)` : ''} (known: ${known.join(', ')})`,
   );
 }
 
@@ -144,9 +149,10 @@ export function parseModelOptions<S extends z.ZodObject>(
   schema: S,
   raw: object,
   under: ModelConfig = {},
+  opts: { allowUnknown?: boolean } = {},
 ): z.output<S> {
   const known = Object.keys(schema.shape);
-  for (const k of Object.keys(raw)) {
+  for (const k of opts.allowUnknown ? [] : Object.keys(raw)) {
     if (!Object.hasOwn(schema.shape, k)) {
       const near = nearestName(k, known);
       throw new UserError(
@@ -161,10 +167,10 @@ export function parseModelOptions<S extends z.ZodObject>(
 }
 
 function validate(entry: ModelEntry, preset: ModelConfig, user: ModelConfig, saved: boolean): ModelConfig {
-  return parseModelOptions(entry.kind, entry.schema, user, {
-    ...preset,
-    ...(saved ? entry.savedDefaults : {}),
-  }) as ModelConfig;
+  const under = { ...preset, ...(saved ? entry.savedDefaults : {}) };
+  // saved configs of legacy entries were never checked for unknown keys
+  const allowUnknown = saved && legacy.has(entry);
+  return parseModelOptions(entry.kind, entry.schema, user, under, { allowUnknown }) as ModelConfig;
 }
 
 /**
@@ -246,7 +252,7 @@ export function modelAliases(): { name: string; kind: string; description: strin
 /** The declared taxonomy of a kind or alias with a config (default: its defaults); null for legacy entries without one. */
 export function modelTaxonomy(kindOrAlias: string, config: ModelConfig = {}): Taxonomy | null {
   const { entry, preset } = lookup(kindOrAlias);
-  if (legacy.has(entry)) return null;
+  if (noTaxonomy.has(entry)) return null;
   return entry.taxonomy(validate(entry, preset, config, false));
 }
 

@@ -5,6 +5,7 @@ import type { Taxonomy } from '../../core/model.js';
 import { registerModelEntry } from '../../core/registry.js';
 import type { DataSpec } from '../../data/spec.js';
 import { acceptsDiscrete, acceptsImages, acceptsOutput, type Autoregressive } from './base.js';
+import type { OutputKind } from './outputs.js';
 import { GATED_PIXELCNN_SCHEMA, GatedPixelCNN } from './gated-pixelcnn.js';
 import { MADE, MADE_SCHEMA } from './made.js';
 import { NADE, NADE_SCHEMA } from './nade.js';
@@ -78,7 +79,7 @@ for (const m of models) {
     description: m.description,
     schema: m.schema,
     taxonomy: (c) => taxonomy(c as { conditional: boolean }),
-    accepts: (spec, c) => data(spec) ?? acceptsOutput(spec, c as { output: 'auto' }),
+    accepts: (spec, c) => data(spec) ?? acceptsOutput(spec, c as { output: OutputKind | 'auto' }),
     create: (config, spec, seed) => new m.ctor(m.kind, config, spec, seed),
     ...(m.savedDefaults ? { savedDefaults: m.savedDefaults } : {}),
     // the class-conditional variant is the same model with conditional: true
