@@ -87,6 +87,7 @@ export {
   registerModel,
   registerModelEntry,
   resolveModel,
+  parseModelOptions,
   createModel,
   modelEntry,
   modelKinds,
