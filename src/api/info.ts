@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { modelEntry, modelKinds } from '../core/model.js';
+import { modelAliases, modelEntry, modelKinds, modelTaxonomy } from '../core/model.js';
 import * as backendMod from '../backend/index.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { FASHION_MNIST_DIR, SKLEARN_DATA_DIR, mnistDir } from '../data/paths.js';
@@ -31,25 +31,12 @@ export function datasetLocation(name: string): string {
 }
 
 /** A model's taxonomy as one line, read from an instance built on a spec it accepts ('' if none). */
+/** a model's taxonomy as one line, from the registry's declaration (never from building the model) */
 export function taxonomyLine(kind: string): string {
-  const e = modelEntry(kind);
-  const specs: DataSpec[] = [
-    { kind: 'image', shape: [28, 28, 1], domain: 'binary', numClasses: 10, levels: 256 },
-    { kind: 'image', shape: [28, 28, 1], domain: 'unit', numClasses: 10, levels: 256 },
-    { kind: 'vector', shape: [2], domain: 'real' },
-  ];
-  for (const spec of specs) {
-    if (e.accepts(spec) !== null) continue;
-    try {
-      const m = e.create({ ...e.defaults }, spec, 0);
-      const t = m.taxonomy;
-      m.dispose();
-      return `density=${t.density} sampling=${t.sampling} latent=${t.latent} conditional=${t.conditional}`;
-    } catch {
-      continue;
-    }
-  }
-  return '';
+  const t = modelTaxonomy(kind);
+  return t
+    ? `density=${t.density} sampling=${t.sampling} latent=${t.latent} conditional=${t.conditional}`
+    : '';
 }
 
 export interface Info {
@@ -61,6 +48,8 @@ export interface Info {
   versions: { tfjsCore: string; node: string };
   cpus: number;
   models: { kind: string; family: string; description: string; taxonomy: string }[];
+  /** old or conditional names: `name` means `kind` with `config` */
+  aliases: { name: string; kind: string; config: Record<string, unknown>; description: string }[];
   datasets: { name: string; location: string }[];
 }
 
@@ -86,6 +75,12 @@ export async function info(backend: string): Promise<Info> {
       const e = modelEntry(k);
       return { kind: k, family: e.family, description: e.description, taxonomy: taxonomyLine(k) };
     }),
+    aliases: modelAliases().map((a) => ({
+      name: a.name,
+      kind: a.kind,
+      config: a.config,
+      description: a.description,
+    })),
     datasets: DATASET_NAMES.map((name) => ({ name, location: datasetLocation(name) })),
   };
 }
@@ -101,6 +96,10 @@ export function formatInfo(i: Info): string {
   for (const m of i.models)
     lines.push(
       `  ${m.kind.padEnd(14)} ${m.family.padEnd(15)} ${m.taxonomy}\n                 ${m.description}`,
+    );
+  for (const a of i.aliases)
+    lines.push(
+      `  ${a.name.padEnd(14)} = ${a.kind} with ${JSON.stringify(a.config)}\n                 ${a.description}`,
     );
   lines.push('', 'datasets:');
   for (const d of i.datasets) lines.push(`  ${d.name.padEnd(14)} ${d.location}`);

@@ -2,7 +2,7 @@
 // training / data, the dataset, the run directory (never overwritten silently), or a resumed run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError, modelEntry, modelKinds, type GenerativeModel } from '../core/model.js';
+import { UserError, modelEntry, modelKinds, resolveModel, type GenerativeModel } from '../core/model.js';
 import { DATASET_NAMES, loadDataset, parseDataArg } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
 import { loadCheckpoint, resolveCheckpointDir, type LoadedCheckpoint } from '../train/checkpoint.js';
@@ -21,11 +21,14 @@ export const emptyOverrides = (): Overrides => ({ model: {}, train: {}, data: {}
 
 /** Route a flat key: `data.K` / `model.K` / `train.K` explicitly, else a training option if it is one, else model. */
 export function routeOption(into: Overrides, k: string, v: unknown): void {
-  if (k.startsWith('data.')) into.data[k.slice(5)] = v;
-  else if (k.startsWith('model.')) into.model[k.slice(6)] = v;
-  else if (k.startsWith('train.')) into.train[k.slice(6)] = v;
-  else if (k in TRAIN_DEFAULTS) into.train[k] = v;
-  else into.model[k] = v;
+  // an own property even for keys like __proto__, so that the option checks see (and refuse) them
+  const put = (o: Record<string, unknown>, key: string) =>
+    Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+  if (k.startsWith('data.')) put(into.data, k.slice(5));
+  else if (k.startsWith('model.')) put(into.model, k.slice(6));
+  else if (k.startsWith('train.')) put(into.train, k.slice(6));
+  else if (Object.hasOwn(TRAIN_DEFAULTS, k)) put(into.train, k);
+  else put(into.model, k);
 }
 
 /** A JSON object `{"model": {...}, "train": {...}, "data": {...}}` and/or flat keys (routed as above). */
@@ -135,7 +138,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     throw new UserError(`train needs exactly one model name (known: ${modelKinds().join(', ')})`);
   if (opts.data === undefined)
     throw new UserError(`train needs --data (one of ${DATASET_NAMES.join(', ')} or a .csv file)`);
-  const entry = modelEntry(opts.model);
+  const name = opts.model;
+  modelEntry(name); // an unknown model fails before anything is read
   const over = emptyOverrides();
   for (const k of ['model', 'train', 'data'] as const) Object.assign(over[k], opts.config?.[k]);
   if (opts.configFile !== undefined) {
@@ -144,19 +148,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   }
   for (const [k, v] of opts.set ?? []) routeOption(over, k, v);
   const dataCfg = parseDataArg(opts.data, over.data);
-  for (const k of Object.keys(over.model)) {
-    if (!(k in entry.defaults)) {
-      throw new UserError(
-        `unknown option '${k}' for model '${entry.kind}' (model options: ${Object.keys(entry.defaults).join(', ') || 'none'}; training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')})`,
-      );
-    }
-  }
+  const resolved = resolveModel(name, over.model);
   const cfg = makeTrainConfig({ ...over.train, ...flags });
   const dataName =
     dataCfg.name === 'csv'
       ? path.basename(String(dataCfg.options.path)).replace(/\.csv(\.gz)?$/i, '')
       : dataCfg.name;
-  const outDir = opts.out ?? path.join('runs', `${entry.kind}-${dataName}`);
+  const outDir = opts.out ?? path.join('runs', `${name}-${dataName}`);
   // a run directory is owned: --force replaces only a run directory, and a second writer is locked out
   const claim = claimRunDir(outDir, { force: opts.force === true });
   if (claim.removed?.length) log(`--force: removed ${claim.removed.join(', ')} from ${outDir}`);
@@ -166,16 +164,16 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   try {
     backend = await useBackend(opts.backend);
     ds = loadDataset(dataCfg);
-    const why = entry.accepts(ds.spec);
-    if (why) throw new UserError(`model '${entry.kind}' cannot be trained on '${ds.name}': ${why}`);
-    model = entry.create({ ...entry.defaults, ...over.model }, ds.spec, cfg.seed);
+    const why = resolved.accepts(ds.spec);
+    if (why) throw new UserError(`model '${name}' cannot be trained on '${ds.name}': ${why}`);
+    model = resolved.create(ds.spec, cfg.seed);
   } catch (e) {
     claim.release();
     if (claim.created) fs.rmSync(outDir, { recursive: true, force: true });
     throw e;
   }
   log(
-    `training ${entry.kind} on ${ds.name} (${trainCount(ds.train.n, cfg.limit)} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}`,
+    `training ${name} on ${ds.name} (${trainCount(ds.train.n, cfg.limit)} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}`,
   );
   return runTraining(model, ds, cfg, outDir, backend, opts, claim, undefined);
 }

@@ -1,6 +1,7 @@
 // Class labels for sampling from (conditional) models: the one place that checks them.
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from './model.js';
+import type { DataSpec } from '../data/spec.js';
+import { UserError } from './errors.js';
 
 /**
  * Labels for n samples: one for all or one per sample, default cycling through the classes; undefined for an
@@ -46,4 +47,34 @@ export function sampleArgs(
   if (temperature.positive ? !(T > 0) : !(T >= 0))
     throw new UserError(`temperature must be ${temperature.positive ? '>' : '>='} 0 (got ${T})`);
   return { T, y: sampleLabels(kind, numClasses, n, opts.label) };
+}
+
+/** Why a conditional model cannot take this data (it needs at least two classes), or null. */
+export function labelledDataReason(spec: DataSpec, conditional: boolean): string | null {
+  return conditional && !(spec.numClasses && spec.numClasses > 1)
+    ? 'a conditional model needs labelled data (this dataset has no classes)'
+    : null;
+}
+
+/** The number of classes a model conditions on: 0 when not conditional; UserError when the data has none. */
+export function conditionClasses(spec: DataSpec, conditional: boolean): number {
+  const why = labelledDataReason(spec, conditional);
+  if (why) throw new UserError(why);
+  return conditional ? spec.numClasses! : 0;
+}
+
+/**
+ * The one-hot labels [n, numClasses] a conditional model (numClasses > 0) feeds its networks; null for an
+ * unconditional one. UserError when labels are missing or their count is not n.
+ */
+export function oneHotLabels(
+  kind: string,
+  numClasses: number,
+  y: tf.Tensor1D | undefined,
+  n: number,
+): tf.Tensor2D | null {
+  if (numClasses === 0) return null;
+  if (!y) throw new UserError(`model '${kind}' is conditional: labels are required`);
+  if (y.shape[0] !== n) throw new UserError(`got ${y.shape[0]} labels for ${n} examples`);
+  return tf.oneHot(tf.cast(y, 'int32'), numClasses) as tf.Tensor2D;
 }

@@ -7,8 +7,12 @@ export type Family = 'autoregressive' | 'flow' | 'latent' | 'adversarial' | 'ene
 /** Where a model sits in the taxonomy. Tools (eval, sample, classify) read this, never the model's name. */
 export interface Taxonomy {
   family: Family;
-  /** exact: logProb is the exact log-likelihood; bound: a lower bound (ELBO/IWAE); none: samples only */
-  density: 'exact' | 'bound' | 'none';
+  /**
+   * exact: logProb is the exact log-likelihood; bound: a lower bound (ELBO/IWAE); estimate: a stochastic
+   * estimate of log p (e.g. AIS for an RBM); unnormalized: an energy without log Z (judged by sample metrics);
+   * none: samples only
+   */
+  density: 'exact' | 'bound' | 'estimate' | 'unnormalized' | 'none';
   /** direct: one network pass per sample; iterative: a chain / sequence of passes */
   sampling: 'direct' | 'iterative';
   latent: boolean;
@@ -113,41 +117,23 @@ export interface ModelState {
   json: unknown;
 }
 
-export interface ModelEntry {
-  kind: string;
-  family: Family;
-  description: string;
-  /** default hyper-parameters; user config is merged over these */
-  defaults: Record<string, unknown>;
-  /**
-   * Options added after checkpoints of this model were first written: the value that reproduces those
-   * checkpoints' model, used when a saved config lacks the key (a new default must not change an old run).
-   */
-  savedDefaults?: Record<string, unknown>;
-  /** which data the model accepts */
-  accepts: (spec: DataSpec) => string | null; // null = ok, else the reason it cannot
-  create: (config: Record<string, unknown>, spec: DataSpec, seed: number) => GenerativeModel;
-}
-
-const registry = new Map<string, ModelEntry>();
-
-export function registerModel(entry: ModelEntry): void {
-  registry.set(entry.kind, entry);
-}
-
-export function modelEntry(kind: string): ModelEntry {
-  const e = registry.get(kind);
-  if (!e) {
-    throw new UserError(`unknown model '${kind}' (known: ${[...registry.keys()].sort().join(', ')})`);
-  }
-  return e;
-}
-
-export function modelKinds(): string[] {
-  return [...registry.keys()].sort();
-}
-
-/** An error caused by user input: the CLI prints its message on one line and exits non-zero. */
-export class UserError extends Error {
-  override name = 'UserError';
-}
+// The registry of models (one entry per model kind, options as one zod schema): registry.ts.
+export { UserError } from './errors.js';
+export {
+  registerModel,
+  registerModelEntry,
+  resolveModel,
+  parseModelOptions,
+  createModel,
+  modelEntry,
+  modelKinds,
+  modelAliases,
+  modelTaxonomy,
+  modelOptionsHelp,
+  type ModelEntry,
+  type ModelAlias,
+  type ModelConfig,
+  type LegacyModelEntry,
+  type RegisteredModel,
+  type ResolvedModel,
+} from './registry.js';

@@ -3,7 +3,7 @@
 // before anything is allocated; and `oneLine` for error messages that quote file content.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../core/model.js';
+import { UserError } from '../core/errors.js';
 
 /**
  * A string made safe to quote in a one-line error message: control characters (newlines, tabs, escape

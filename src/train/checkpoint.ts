@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { modelEntry, UserError, type GenerativeModel, type Taxonomy } from '../core/model.js';
+import { createModel, UserError, type GenerativeModel, type Taxonomy } from '../core/model.js';
 import type { RngState } from '../core/rng.js';
 import { checkStoredDataset } from '../data/index.js';
 import type { DataSpec } from '../data/spec.js';
@@ -225,14 +225,14 @@ export function loadCheckpoint(dir: string, opts: { useEma?: boolean } = {}): Lo
   }
   const buf = readRegularFile(wfile, { maxBytes: CHECKPOINT_LIMITS.maxWeightsBytes, within: cdir });
   const { tensors } = decodeSafetensors(buf, wfile, { maxFileBytes: CHECKPOINT_LIMITS.maxWeightsBytes });
-  const entry = modelEntry(config.model.kind);
   const seed = typeof config.train.seed === 'number' ? config.train.seed : 0;
   let model: GenerativeModel;
   try {
-    model = entry.create(
-      { ...entry.defaults, ...entry.savedDefaults, ...config.model.config },
-      config.spec,
-      seed,
+    // the model that the stored config describes may not allocate much more than the weights it stores
+    // (a crafted config with huge widths would otherwise exhaust memory before the shape check below)
+    const budget = 4 * buf.length + 64 * 2 ** 20;
+    model = withAllocationBudget(budget, cdir, () =>
+      createModel(config.model.kind, config.model.config, config.spec, seed, { saved: true }),
     );
   } catch (e) {
     if (e instanceof UserError) throw e;
@@ -284,6 +284,33 @@ export function loadCheckpoint(dir: string, opts: { useEma?: boolean } = {}): Lo
     model.dispose();
     if (e instanceof UserError) throw e;
     throw bad(`cannot restore model '${model.kind}' (${oneLine((e as Error).message, 120)})`);
+  }
+}
+
+/**
+ * Runs fn while tfjs tensor allocations may grow by at most `bytes`: past that a UserError is thrown as
+ * soon as the tensor that crosses it is registered (so at most one tensor over the budget is allocated).
+ */
+function withAllocationBudget<T>(bytes: number, cdir: string, fn: () => T): T {
+  const engine = tf.engine() as unknown as {
+    trackTensor: (...a: unknown[]) => unknown;
+    state: { numBytes: number };
+  };
+  const orig = engine.trackTensor;
+  const start = engine.state.numBytes;
+  engine.trackTensor = function (this: unknown, ...a: unknown[]) {
+    const r = orig.apply(this, a);
+    const used = engine.state.numBytes - start;
+    if (used > bytes)
+      throw new UserError(
+        `checkpoint ${cdir}: its stored model config asks for more than ${Math.round(bytes / 2 ** 20)} MB of tensors, far more than its weights file holds (refused before allocating the rest)`,
+      );
+    return r;
+  };
+  try {
+    return fn();
+  } finally {
+    engine.trackTensor = orig;
   }
 }
 

@@ -389,3 +389,18 @@ test('non-variable model state round-trips through the checkpoint; version 1 che
   d.dispose();
   m.dispose();
 });
+
+test('a stored model config that asks for absurd sizes is refused before it allocates them', async () => {
+  await import('../../src/families/index.js');
+  const src = path.resolve('test/fixtures/checkpoints-v1/vae-moons/checkpoint');
+  const dir = path.join(tmp(), 'checkpoint');
+  fs.cpSync(src, dir, { recursive: true });
+  const file = path.join(dir, 'config.json');
+  const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  cfg.model.config.hidden = [16, 50_000_000]; // a 16 x 5e7 layer: 3.2 GB of weights from a 20 kB checkpoint
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const before = tf.memory().numBytes;
+  assert.throws(() => loadCheckpoint(dir), userErr(/far more than its weights file holds/));
+  // at most the one tensor that crossed the budget was allocated (and not the 3.2 GB layer)
+  assert.ok(tf.memory().numBytes - before < 2 ** 30, `${tf.memory().numBytes - before} bytes left allocated`);
+});

@@ -1,5 +1,5 @@
 // genmodels train: flags -> api/run.ts trainRun.
-import { UserError, modelKinds } from '../../core/model.js';
+import { UserError, modelKinds, modelOptionsHelp } from '../../core/model.js';
 import { DATASET_NAMES } from '../../data/index.js';
 import { TRAIN_DEFAULTS, exitCodeFor, type TrainConfig } from '../../train/loop.js';
 import { trainRun } from '../../api/run.js';
@@ -7,6 +7,7 @@ import { intArg, numArg, parse, parseSet, printHelp, type Command } from '../arg
 
 const help = () => `usage: genmodels train <model> --data <dataset|file.csv> [options]
        genmodels train --resume runs/NAME [--epochs N]
+       genmodels train <model> --help      (the options of one model, for --set K=V)
 
   --data D          dataset name (${DATASET_NAMES.join(', ')}) or a .csv file
   --config F        JSON file: {"model": {...}, "train": {...}} or flat keys
@@ -48,6 +49,10 @@ async function run(argv: string[]): Promise<number> {
     },
     'train',
   );
+  if (o.help && positionals.length === 1 && o.resume === undefined) {
+    process.stdout.write(modelOptionsHelp(positionals[0]!));
+    return 0;
+  }
   if (o.help) return printHelp(command);
   const flags: Partial<TrainConfig> = {};
   const put = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {

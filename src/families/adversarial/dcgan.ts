@@ -2,22 +2,13 @@
 // gan.ts with the convolutional generator and discriminator of nets.ts (strided convolutions, ReLU in G,
 // LeakyReLU(0.2) in D, batch norm in G, Adam with lr 2e-4 and beta1 0.5), non-saturating loss, dropout 0.3
 // on D's hidden features (it keeps D from winning outright in the first few hundred steps). Images only.
-import { registerModel } from '../../core/model.js';
-import { ganEntry } from './gan.js';
+import type { GanOptions } from './options.js';
 
-export const DCGAN_DEFAULTS: Record<string, unknown> = {
+export const DCGAN_DEFAULTS = {
   arch: 'conv',
   gNorm: 'batch',
   loss: 'non-saturating',
   beta1: 0.5,
   beta2: 0.999,
   dDropout: 0.3,
-};
-
-registerModel(
-  ganEntry(
-    'dcgan',
-    'DCGAN (Radford et al. 2016): convolutional generator and discriminator, non-saturating loss',
-    DCGAN_DEFAULTS,
-  ),
-);
+} satisfies Partial<GanOptions>;

@@ -15,14 +15,13 @@
 // 2017, Alg. 1: each critic iteration draws a fresh real batch). Labels of fake samples in training are the
 // batch's labels.
 import * as tf from '@tensorflow/tfjs-core';
-import { cfgNum } from '../../core/config.js';
-import { sampleArgs } from '../../core/labels.js';
+import { z } from 'zod';
+import { labelledDataReason, oneHotLabels, sampleArgs } from '../../core/labels.js';
+import { parseModelOptions, registerModelEntry } from '../../core/registry.js';
 import {
   UserError,
-  registerModel,
   type Batch,
   type GenerativeModel,
-  type ModelEntry,
   type Objective,
   type SampleOptions,
   type Taxonomy,
@@ -31,6 +30,8 @@ import { Rng } from '../../core/rng.js';
 import { dims, type DataSpec } from '../../data/spec.js';
 import { Categorical } from '../../distributions/categorical.js';
 import { initWeight, zeros } from '../latent/init.js';
+import { GAN_OPTIONS, GAN_SCHEMA, convOk, ganAccepts, ganSchema, type GanOptions } from './options.js';
+export { GAN_SCHEMA, ganAccepts, ganSchema, type GanOptions } from './options.js';
 import { discriminatorLoss, generatorLoss, gradientPenalty, type GanLoss } from './losses.js';
 import { MinibatchDiscrimination } from './minibatch-discrimination.js';
 import {
@@ -83,107 +84,19 @@ export interface GanConfig {
   gLrScale: number;
 }
 
-export const GAN_DEFAULTS: Record<string, unknown> = {
-  arch: 'auto', // conv for images with H, W divisible by 4, else mlp
-  latentDim: 'auto', // 64 for images, 16 for vectors
-  hidden: 'auto', // images [512, 512], vectors [128, 128]
-  channels: [32, 64], // D's conv channels (G mirrors them); small enough for CPU training
-  loss: 'non-saturating',
-  gNorm: 'none',
-  labelSmoothing: 0,
-  gpWeight: 10,
-  nCritic: 1,
-  mbdKernels: 0,
-  mbdDim: 8,
-  conditional: false,
-  dLabel: 'projection',
-  dDropout: 0,
-  auxWeight: 0,
-  beta1: 0.5,
-  beta2: 0.999,
-  dLrScale: 1,
-  gLrScale: 1,
-};
-
-/** config value c[k] checked as cfgNum does */
-const num = (
-  c: Record<string, unknown>,
-  k: string,
-  opts: { int?: boolean; min?: number; max?: number } = {},
-) => cfgNum(c[k], k, opts);
-
-function convOk(spec: DataSpec): boolean {
-  return (
-    spec.kind === 'image' && spec.shape.length === 3 && spec.shape[0]! % 4 === 0 && spec.shape[1]! % 4 === 0
-  );
-}
-
 /** Fill 'auto' values and check every key; the result is JSON and rebuilds the same model. */
-export function resolveGanConfig(raw: Record<string, unknown>, spec: DataSpec): GanConfig {
-  const c = { ...GAN_DEFAULTS, ...raw };
-  for (const k of Object.keys(raw))
-    if (!(k in GAN_DEFAULTS))
-      throw new UserError(`unknown GAN option '${k}' (known: ${Object.keys(GAN_DEFAULTS).join(', ')})`);
+export function resolveGanConfig(raw: object, spec: DataSpec, kind = 'gan'): GanConfig {
+  const c = parseModelOptions(kind, GAN_SCHEMA, raw);
+  const why = ganAccepts(spec, c) ?? labelledDataReason(spec, c.conditional);
+  if (why) throw new UserError(why);
   const isImage = spec.kind === 'image';
   const arch = c.arch === 'auto' ? (convOk(spec) ? 'conv' : 'mlp') : c.arch;
-  if (arch !== 'mlp' && arch !== 'conv')
-    throw new UserError(`config 'arch' must be auto, mlp or conv (got ${JSON.stringify(c.arch)})`);
-  if (arch === 'conv' && !convOk(spec))
-    throw new UserError(
-      `arch 'conv' needs images [H, W, C] with H and W divisible by 4 (got ${spec.kind} [${spec.shape.join(', ')}])`,
-    );
-  const latentDim = c.latentDim === 'auto' ? (isImage ? 64 : 16) : num(c, 'latentDim', { int: true, min: 1 });
-  const hidden = c.hidden === 'auto' ? (isImage ? [512, 512] : [128, 128]) : c.hidden;
-  if (!Array.isArray(hidden) || hidden.length === 0 || hidden.some((h) => !Number.isInteger(h) || h < 1))
-    throw new UserError(
-      `config 'hidden' must be a non-empty list of positive integers (got ${JSON.stringify(hidden)})`,
-    );
-  const ch = c.channels;
-  if (!Array.isArray(ch) || ch.length !== 2 || ch.some((h) => !Number.isInteger(h) || h < 1))
-    throw new UserError(`config 'channels' must be two positive integers (got ${JSON.stringify(ch)})`);
-  if (!['minimax', 'non-saturating', 'wgan-gp'].includes(c.loss as string))
-    throw new UserError(
-      `config 'loss' must be minimax, non-saturating or wgan-gp (got ${JSON.stringify(c.loss)})`,
-    );
-  if (c.gNorm !== 'none' && c.gNorm !== 'batch')
-    throw new UserError(`config 'gNorm' must be 'none' or 'batch' (got ${JSON.stringify(c.gNorm)})`);
-  if (c.conditional !== true && c.conditional !== false)
-    throw new UserError(`config 'conditional' must be true or false`);
-  if (!['projection', 'input', 'both', 'none'].includes(c.dLabel as string))
-    throw new UserError(
-      `config 'dLabel' must be projection, input, both or none (got ${JSON.stringify(c.dLabel)})`,
-    );
-  const auxWeight = num(c, 'auxWeight', { min: 0 });
-  if (auxWeight > 0 && !c.conditional)
-    throw new UserError(`config 'auxWeight' needs a conditional model (--set conditional=true)`);
-  if (auxWeight > 0 && (c.dLabel === 'input' || c.dLabel === 'both'))
-    throw new UserError(
-      `config 'auxWeight' > 0 needs dLabel 'projection' or 'none': a classifier that gets the label as input can copy it`,
-    );
-  if (auxWeight > 0 && c.loss === 'wgan-gp')
-    throw new UserError(`config 'auxWeight' is for the logistic GAN losses, not wgan-gp`);
-  if (c.conditional && !(spec.numClasses && spec.numClasses > 1))
-    throw new UserError(`a conditional GAN needs labelled data (this dataset has no classes)`);
   return {
+    ...c,
     arch,
-    latentDim,
-    hidden: [...(hidden as number[])],
-    channels: [ch[0], ch[1]] as [number, number],
-    loss: c.loss as GanLoss,
-    gNorm: c.gNorm,
-    labelSmoothing: num(c, 'labelSmoothing', { min: 0, max: 0.5 }),
-    gpWeight: num(c, 'gpWeight', { min: 0 }),
-    nCritic: num(c, 'nCritic', { int: true, min: 1 }),
-    mbdKernels: num(c, 'mbdKernels', { int: true, min: 0 }),
-    mbdDim: num(c, 'mbdDim', { int: true, min: 1 }),
-    conditional: c.conditional as boolean,
-    dLabel: c.dLabel as GanConfig['dLabel'],
-    dDropout: num(c, 'dDropout', { min: 0, max: 0.9 }),
-    auxWeight,
-    beta1: num(c, 'beta1', { min: 0, max: 0.9999 }),
-    beta2: num(c, 'beta2', { min: 0, max: 0.9999 }),
-    dLrScale: num(c, 'dLrScale', { min: 0 }),
-    gLrScale: num(c, 'gLrScale', { min: 0 }),
+    latentDim: c.latentDim === 'auto' ? (isImage ? 64 : 16) : c.latentDim,
+    hidden: [...(c.hidden === 'auto' ? (isImage ? [512, 512] : [128, 128]) : c.hidden)],
+    channels: [c.channels[0], c.channels[1]],
   };
 }
 
@@ -209,11 +122,11 @@ export class GAN implements GenerativeModel {
 
   constructor(
     readonly kind: string,
-    rawConfig: Record<string, unknown>,
+    rawConfig: object,
     readonly spec: DataSpec,
     seed: number,
   ) {
-    const cfg = resolveGanConfig(rawConfig, spec);
+    const cfg = resolveGanConfig(rawConfig, spec, kind);
     this.cfg = cfg;
     this.config = { ...cfg } as unknown as Record<string, unknown>;
     this.taxonomy = {
@@ -276,10 +189,7 @@ export class GAN implements GenerativeModel {
   }
 
   private oneHot(y: tf.Tensor1D | undefined, n: number): tf.Tensor2D | null {
-    if (this.C === 0) return null;
-    if (!y) throw new UserError(`model '${this.kind}' is conditional: labels are required`);
-    if (y.shape[0] !== n) throw new UserError(`got ${y.shape[0]} labels for ${n} examples`);
-    return tf.oneHot(tf.cast(y, 'int32'), this.C) as tf.Tensor2D;
+    return oneHotLabels(this.kind, this.C, y, n);
   }
 
   /**
@@ -427,28 +337,27 @@ export class GAN implements GenerativeModel {
   }
 }
 
-/** A registry entry for one GAN kind: its defaults over GAN_DEFAULTS. */
-export function ganEntry(kind: string, description: string, over: Record<string, unknown>): ModelEntry {
-  const defaults = { ...GAN_DEFAULTS, ...over };
-  return {
+/** Register one GAN kind: its defaults over the GAN options (and any aliases). */
+export function registerGan(
+  kind: string,
+  description: string,
+  over: Partial<z.input<typeof GAN_OPTIONS>>,
+  aliases?: Record<string, { description: string; config: Partial<z.input<typeof GAN_OPTIONS>> }>,
+): void {
+  registerModelEntry({
     kind,
     family: 'adversarial',
     description,
-    defaults,
-    accepts: (spec) => {
-      try {
-        resolveGanConfig(defaults, spec);
-        return null;
-      } catch (e) {
-        return (e as Error).message;
-      }
-    },
+    schema: ganSchema(over),
+    taxonomy: (c) => ({
+      family: 'adversarial',
+      density: 'none',
+      sampling: 'direct',
+      latent: true,
+      conditional: c.conditional,
+    }),
+    accepts: ganAccepts,
     create: (config, spec, seed) => new GAN(kind, config, spec, seed),
-  };
+    ...(aliases ? { aliases } : {}),
+  });
 }
-
-registerModel(
-  ganEntry('gan', 'GAN (Goodfellow et al. 2014): MLP generator and discriminator, non-saturating loss', {
-    arch: 'mlp',
-  }),
-);

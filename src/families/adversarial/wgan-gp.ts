@@ -2,21 +2,12 @@
 // critic estimating the Wasserstein-1 distance, kept near 1-Lipschitz by the gradient penalty
 // lambda E[(||grad D(xhat)||_2 - 1)^2] (losses.ts); n_critic = 5 critic updates per generator update,
 // Adam betas (0, 0.9), lambda = 10. Convolutional nets for images, MLPs otherwise (arch 'auto').
-import { registerModel } from '../../core/model.js';
-import { ganEntry } from './gan.js';
+import type { GanOptions } from './options.js';
 
-export const WGAN_GP_DEFAULTS: Record<string, unknown> = {
+export const WGAN_GP_DEFAULTS = {
   loss: 'wgan-gp',
   gpWeight: 10,
   nCritic: 5,
   beta1: 0,
   beta2: 0.9,
-};
-
-registerModel(
-  ganEntry(
-    'wgan-gp',
-    'WGAN-GP (Gulrajani et al. 2017): Wasserstein critic with gradient penalty, 5 critic steps per G step',
-    WGAN_GP_DEFAULTS,
-  ),
-);
+} satisfies Partial<GanOptions>;

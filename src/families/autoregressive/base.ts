@@ -4,8 +4,8 @@
 //   sampling: T sequential steps, position t drawn from the parameters computed from the positions drawn so far.
 // Subclasses give the parameters of every conditional (params) and a sampler that reuses what it can.
 import * as tf from '@tensorflow/tfjs-core';
-import { cfgNum } from '../../core/config.js';
-import { sampleArgs } from '../../core/labels.js';
+import { z } from 'zod';
+import { conditionClasses, oneHotLabels, sampleArgs } from '../../core/labels.js';
 import { Rng } from '../../core/rng.js';
 import {
   UserError,
@@ -16,7 +16,7 @@ import {
   type Taxonomy,
 } from '../../core/model.js';
 import { dims, type DataSpec } from '../../data/spec.js';
-import { defaultOutput, OutputHead, type OutputKind } from './outputs.js';
+import { defaultOutput, OutputHead, outputProblem, type OutputKind } from './outputs.js';
 
 /** config keys every autoregressive model has */
 export interface ArCommon {
@@ -27,47 +27,30 @@ export interface ArCommon {
   conditional: boolean;
 }
 
-export const COMMON_DEFAULTS: Record<string, unknown> = {
-  output: 'auto',
-  mixtures: 5,
-  conditional: false,
+/** the options every autoregressive model has (spread into each model's schema) */
+export const COMMON_OPTIONS = {
+  output: z
+    .enum(['auto', 'bernoulli', 'categorical', 'logistic'])
+    .default('auto')
+    .describe(
+      "distribution of one value ('auto': bernoulli for binary data, categorical over the levels of 8-bit data)",
+    ),
+  mixtures: z.int().min(1).default(5).describe('K of the logistic-mixture output (PixelCNN++)'),
+  conditional: z.boolean().default(false).describe('class-conditional p(x | y)'),
 };
 
-export { cfgNum };
-
-export function cfgInts(v: unknown, name: string): number[] {
-  if (!Array.isArray(v) || v.length === 0 || v.some((h) => !Number.isInteger(h) || h < 1))
-    throw new UserError(
-      `config '${name}' must be a non-empty list of positive integers (got ${JSON.stringify(v)})`,
-    );
-  return [...(v as number[])];
-}
-
-export function cfgBool(v: unknown, name: string): boolean {
-  if (v !== true && v !== false)
-    throw new UserError(`config '${name}' must be true or false (got ${JSON.stringify(v)})`);
-  return v;
-}
-
-export function cfgOneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]): T {
-  if (!allowed.includes(v as T))
-    throw new UserError(`config '${name}' must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
-  return v as T;
-}
-
 /** Resolve the common keys ('auto' output from the data domain). */
-export function resolveCommon(c: Record<string, unknown>, spec: DataSpec): ArCommon {
+export function resolveCommon(
+  c: { output: OutputKind | 'auto'; mixtures: number; conditional: boolean },
+  spec: DataSpec,
+): ArCommon {
   const auto = defaultOutput(spec);
   if (c.output === 'auto' && auto === null)
     throw new UserError(
       `autoregressive models need discrete data (binary or 8-bit images without dequantization); got '${spec.domain}'`,
     );
-  const output =
-    c.output === 'auto' ? auto! : cfgOneOf(c.output, 'output', ['bernoulli', 'categorical', 'logistic']);
-  const conditional = cfgBool(c.conditional, 'conditional');
-  if (conditional && !(spec.numClasses && spec.numClasses > 1))
-    throw new UserError('a conditional model needs labelled data (this dataset has no classes)');
-  return { output, mixtures: cfgNum(c.mixtures, 'mixtures', { int: true, min: 1 }), conditional };
+  conditionClasses(spec, c.conditional);
+  return { output: c.output === 'auto' ? auto! : c.output, mixtures: c.mixtures, conditional: c.conditional };
 }
 
 /** Why an autoregressive model cannot take this data, or null. */
@@ -81,6 +64,11 @@ export function acceptsDiscrete(spec: DataSpec): string | null {
 export function acceptsImages(spec: DataSpec): string | null {
   if (spec.kind !== 'image' || spec.shape.length !== 3) return `needs images [H, W, C] (got ${spec.kind})`;
   return acceptsDiscrete(spec);
+}
+
+/** Why an output kind other than 'auto' cannot model this data, or null. */
+export function acceptsOutput(spec: DataSpec, c: { output: OutputKind | 'auto' }): string | null {
+  return c.output === 'auto' ? null : outputProblem(c.output, spec);
 }
 
 /**
@@ -112,7 +100,7 @@ export abstract class Autoregressive implements GenerativeModel {
     this.T = layout.T;
     this.C = layout.C;
     this.head = new OutputHead(common.output, spec, common.mixtures);
-    this.numClasses = common.conditional ? spec.numClasses! : 0;
+    this.numClasses = conditionClasses(spec, common.conditional);
     this.taxonomy = {
       family: 'autoregressive',
       density: 'exact',
@@ -165,10 +153,7 @@ export abstract class Autoregressive implements GenerativeModel {
 
   /** y -> one-hot [n, K] for a conditional model (null otherwise), with checks. */
   oneHot(y: tf.Tensor1D | undefined, n: number): tf.Tensor2D | null {
-    if (!this.common.conditional) return null;
-    if (!y) throw new UserError(`model '${this.kind}' is conditional: labels are required`);
-    if (y.shape[0] !== n) throw new UserError(`got ${y.shape[0]} labels for ${n} examples`);
-    return tf.oneHot(tf.cast(y, 'int32'), this.numClasses) as tf.Tensor2D;
+    return oneHotLabels(this.kind, this.numClasses, y, n);
   }
 
   /** log p(x_{t,c} | x_<t) for every value: [n, T, C] */

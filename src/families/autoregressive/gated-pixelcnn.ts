@@ -13,19 +13,31 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../core/rng.js';
 import { UserError } from '../../core/model.js';
 import type { DataSpec } from '../../data/spec.js';
-import { Autoregressive, cfgNum, COMMON_DEFAULTS, resolveCommon, type SamplerSession } from './base.js';
+import { z } from 'zod';
+import { parseModelOptions } from '../../core/registry.js';
+import { Autoregressive, COMMON_OPTIONS, resolveCommon, type SamplerSession } from './base.js';
 import { ClassBias, ClassMap, Conv2d, Linear1x1, Params } from './masked.js';
 import { rowCroppedSession } from './pixelcnn.js';
 
-export const GATED_PIXELCNN_DEFAULTS: Record<string, unknown> = {
-  ...COMMON_DEFAULTS,
-  channels: 64,
-  layers: 7,
-  kernel: 5,
-  headChannels: 64,
-  /** conditional models: channels of the per-class spatial map (eq. 5); 0 = class bias only (eq. 4) */
-  classMap: 8,
-};
+export const GATED_PIXELCNN_SCHEMA = z.object({
+  ...COMMON_OPTIONS,
+  channels: z.int().min(1).default(64).describe('channels of both stacks'),
+  layers: z.int().min(1).default(7).describe('gated layers'),
+  kernel: z
+    .int()
+    .min(3)
+    .refine((k) => k % 2 === 1, 'must be odd')
+    .default(5)
+    .describe('kernel of the vertical and horizontal stacks'),
+  headChannels: z.int().min(1).default(64).describe('channels of the 1x1 output head'),
+  classMap: z
+    .int()
+    .min(0)
+    .default(8)
+    .describe(
+      'conditional models: channels of the per-class spatial map (eq. 5); 0 = class bias only (eq. 4)',
+    ),
+});
 
 interface Layer {
   v: Conv2d;
@@ -55,17 +67,12 @@ export class GatedPixelCNN extends Autoregressive {
   private readonly k: number;
   private readonly classMap: ClassMap | null;
 
-  constructor(kind: string, raw: Record<string, unknown>, spec: DataSpec, seed: number) {
-    const c = { ...GATED_PIXELCNN_DEFAULTS, ...raw };
+  constructor(kind: string, raw: object, spec: DataSpec, seed: number) {
+    const c = parseModelOptions(kind, GATED_PIXELCNN_SCHEMA, raw);
     const common = resolveCommon(c, spec);
     const [H, W, C] = spec.shape as [number, number, number];
     super(kind, spec, common, { T: H * W, C });
-    const h = cfgNum(c.channels, 'channels', { int: true, min: 1 });
-    const nl = cfgNum(c.layers, 'layers', { int: true, min: 1 });
-    const k = cfgNum(c.kernel, 'kernel', { int: true, min: 3 });
-    if (k % 2 !== 1) throw new UserError(`config 'kernel' must be odd (got ${k})`);
-    const hc = cfgNum(c.headChannels, 'headChannels', { int: true, min: 1 });
-    const m = cfgNum(c.classMap, 'classMap', { int: true, min: 0 });
+    const { channels: h, layers: nl, kernel: k, headChannels: hc, classMap: m } = c;
     this.config = { ...common, channels: h, layers: nl, kernel: k, headChannels: hc, classMap: m };
     this.k = k;
     const rng = new Rng(seed);

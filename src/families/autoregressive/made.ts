@@ -12,27 +12,24 @@ import { Rng } from '../../core/rng.js';
 import type { DataSpec } from '../../data/spec.js';
 import { dims } from '../../data/spec.js';
 import { UserError } from '../../core/model.js';
-import {
-  Autoregressive,
-  cfgBool,
-  cfgInts,
-  cfgNum,
-  cfgOneOf,
-  COMMON_DEFAULTS,
-  resolveCommon,
-  type SamplerSession,
-} from './base.js';
+import { z } from 'zod';
+import { parseModelOptions } from '../../core/registry.js';
+import { Autoregressive, COMMON_OPTIONS, resolveCommon, type SamplerSession } from './base.js';
 import { MaskedLinear, Params, degreeMask, randomVar } from './masked.js';
 
-export const MADE_DEFAULTS: Record<string, unknown> = {
-  ...COMMON_DEFAULTS,
-  hidden: [512],
-  numMasks: 1,
-  ordering: 'natural',
-  direct: false,
-  /** seed of the orderings and hidden degrees ('auto': the model seed); stored so checkpoints rebuild them */
-  maskSeed: 'auto',
-};
+export const MADE_SCHEMA = z.object({
+  ...COMMON_OPTIONS,
+  hidden: z.array(z.int().min(1)).min(1).default([512]).describe('hidden layer sizes'),
+  numMasks: z.int().min(1).default(1).describe('masks (orderings) cycled in training; > 1: order-agnostic'),
+  ordering: z.enum(['natural', 'random']).default('natural').describe('input ordering of the first mask'),
+  direct: z.boolean().default(false).describe('direct input-to-output connections (masked)'),
+  maskSeed: z
+    .union([z.literal('auto'), z.int().min(0)])
+    .default('auto')
+    .describe(
+      "seed of the orderings and hidden degrees ('auto': the model seed; stored so checkpoints rebuild them)",
+    ),
+});
 
 interface MaskSet {
   /** ordering: order[s] = the input drawn at step s */
@@ -52,16 +49,14 @@ export class MADE extends Autoregressive {
   private readonly Uout: tf.Variable | null;
   private readonly masks: MaskSet[];
 
-  constructor(kind: string, raw: Record<string, unknown>, spec: DataSpec, seed: number) {
-    const c = { ...MADE_DEFAULTS, ...raw };
+  constructor(kind: string, raw: object, spec: DataSpec, seed: number) {
+    const c = parseModelOptions(kind, MADE_SCHEMA, raw);
     const common = resolveCommon(c, spec);
     const D = dims(spec);
     super(kind, spec, common, { T: D, C: 1 });
-    const hidden = cfgInts(c.hidden, 'hidden');
-    const numMasks = cfgNum(c.numMasks, 'numMasks', { int: true, min: 1 });
-    const ordering = cfgOneOf(c.ordering, 'ordering', ['natural', 'random'] as const);
-    const direct = cfgBool(c.direct, 'direct');
-    const maskSeed = c.maskSeed === 'auto' ? seed : cfgNum(c.maskSeed, 'maskSeed', { int: true, min: 0 });
+    const hidden = [...c.hidden];
+    const { numMasks, ordering, direct } = c;
+    const maskSeed = c.maskSeed === 'auto' ? seed : c.maskSeed;
     this.config = { ...common, hidden, numMasks, ordering, direct, maskSeed };
     const rng = new Rng(seed);
     const p = new Params(this.vars);

@@ -7,10 +7,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../core/rng.js';
 import { dims, type DataSpec } from '../../data/spec.js';
-import { Autoregressive, cfgNum, COMMON_DEFAULTS, resolveCommon, type SamplerSession } from './base.js';
+import { z } from 'zod';
+import { parseModelOptions } from '../../core/registry.js';
+import { Autoregressive, COMMON_OPTIONS, resolveCommon, type SamplerSession } from './base.js';
 import { Params, randomVar, zerosVar } from './masked.js';
 
-export const NADE_DEFAULTS: Record<string, unknown> = { ...COMMON_DEFAULTS, hidden: 500 };
+export const NADE_SCHEMA = z.object({
+  ...COMMON_OPTIONS,
+  hidden: z.int().min(1).default(500).describe('hidden units H (shared across positions)'),
+});
 
 export class NADE extends Autoregressive {
   readonly config: Record<string, unknown>;
@@ -20,12 +25,12 @@ export class NADE extends Autoregressive {
   private readonly b: tf.Variable; // [D, P]
   private readonly U: tf.Variable | null; // [K, H]
 
-  constructor(kind: string, raw: Record<string, unknown>, spec: DataSpec, seed: number) {
-    const c = { ...NADE_DEFAULTS, ...raw };
+  constructor(kind: string, raw: object, spec: DataSpec, seed: number) {
+    const c = parseModelOptions(kind, NADE_SCHEMA, raw);
     const common = resolveCommon(c, spec);
     const D = dims(spec);
     super(kind, spec, common, { T: D, C: 1 });
-    const H = cfgNum(c.hidden, 'hidden', { int: true, min: 1 });
+    const H = c.hidden;
     this.config = { ...common, hidden: H };
     const rng = new Rng(seed);
     const p = new Params(this.vars);

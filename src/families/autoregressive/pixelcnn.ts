@@ -10,21 +10,36 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../core/rng.js';
 import { UserError } from '../../core/model.js';
 import type { DataSpec } from '../../data/spec.js';
-import { Autoregressive, cfgNum, COMMON_DEFAULTS, resolveCommon, type SamplerSession } from './base.js';
+import { z } from 'zod';
+import { parseModelOptions } from '../../core/registry.js';
+import { Autoregressive, COMMON_OPTIONS, resolveCommon, type SamplerSession } from './base.js';
 import { ClassBias, ClassMap, Conv2d, Linear1x1, Params, convMask } from './masked.js';
 
-export const PIXELCNN_DEFAULTS: Record<string, unknown> = {
-  ...COMMON_DEFAULTS,
-  channels: 64,
-  blocks: 7,
-  /** kernel of the first (mask A) layer */
-  firstKernel: 7,
-  /** kernel of the mask-B layers in the blocks */
-  kernel: 3,
-  headChannels: 64,
-  /** conditional models: channels of the per-class spatial map (eq. 5); 0 = class bias only (eq. 4) */
-  classMap: 8,
-};
+export const PIXELCNN_SCHEMA = z.object({
+  ...COMMON_OPTIONS,
+  channels: z.int().min(2).default(64).describe('channels of the residual blocks'),
+  blocks: z.int().min(0).default(7).describe('residual blocks of mask-B convolutions'),
+  firstKernel: z
+    .int()
+    .min(1)
+    .refine((k) => k % 2 === 1, 'must be odd')
+    .default(7)
+    .describe('kernel of the first (mask A) layer'),
+  kernel: z
+    .int()
+    .min(1)
+    .refine((k) => k % 2 === 1, 'must be odd')
+    .default(3)
+    .describe('kernel of the mask-B layers in the blocks'),
+  headChannels: z.int().min(1).default(64).describe('channels of the 1x1 output head'),
+  classMap: z
+    .int()
+    .min(0)
+    .default(8)
+    .describe(
+      'conditional models: channels of the per-class spatial map (eq. 5); 0 = class bias only (eq. 4)',
+    ),
+});
 
 interface Block {
   down: Linear1x1;
@@ -43,22 +58,12 @@ export class PixelCNN extends Autoregressive {
   private readonly firstCls: ClassBias | null;
   private readonly classMap: ClassMap | null;
 
-  constructor(kind: string, raw: Record<string, unknown>, spec: DataSpec, seed: number) {
-    const c = { ...PIXELCNN_DEFAULTS, ...raw };
+  constructor(kind: string, raw: object, spec: DataSpec, seed: number) {
+    const c = parseModelOptions(kind, PIXELCNN_SCHEMA, raw);
     const common = resolveCommon(c, spec);
     const [H, W, C] = spec.shape as [number, number, number];
     super(kind, spec, common, { T: H * W, C });
-    const odd = (v: unknown, name: string) => {
-      const k = cfgNum(v, name, { int: true, min: 1 });
-      if (k % 2 !== 1) throw new UserError(`config '${name}' must be odd (got ${k})`);
-      return k;
-    };
-    const h = cfgNum(c.channels, 'channels', { int: true, min: 2 });
-    const nb = cfgNum(c.blocks, 'blocks', { int: true, min: 0 });
-    const k1 = odd(c.firstKernel, 'firstKernel');
-    const k = odd(c.kernel, 'kernel');
-    const hc = cfgNum(c.headChannels, 'headChannels', { int: true, min: 1 });
-    const m = cfgNum(c.classMap, 'classMap', { int: true, min: 0 });
+    const { channels: h, blocks: nb, firstKernel: k1, kernel: k, headChannels: hc, classMap: m } = c;
     this.config = {
       ...common,
       channels: h,

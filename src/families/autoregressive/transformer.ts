@@ -11,16 +11,23 @@ import { Rng } from '../../core/rng.js';
 import { UserError } from '../../core/model.js';
 import type { DataSpec } from '../../data/spec.js';
 import { dims } from '../../data/spec.js';
-import { Autoregressive, cfgNum, COMMON_DEFAULTS, resolveCommon, type SamplerSession } from './base.js';
+import { z } from 'zod';
+import { parseModelOptions } from '../../core/registry.js';
+import { Autoregressive, COMMON_OPTIONS, resolveCommon, type SamplerSession } from './base.js';
 import { MaskedLinear, Params, randomVar, zerosVar } from './masked.js';
 
-export const TRANSFORMER_DEFAULTS: Record<string, unknown> = {
-  ...COMMON_DEFAULTS,
-  dModel: 64,
-  heads: 4,
-  layers: 2,
-  mlpRatio: 4,
-};
+export const TRANSFORMER_SCHEMA = z
+  .object({
+    ...COMMON_OPTIONS,
+    dModel: z.int().min(1).default(64).describe('model width d (divisible by heads)'),
+    heads: z.int().min(1).default(4).describe('attention heads'),
+    layers: z.int().min(1).default(2).describe('transformer blocks'),
+    mlpRatio: z.int().min(1).default(4).describe('hidden width of the MLP as a multiple of d'),
+  })
+  .refine((c) => c.dModel % c.heads === 0, {
+    message: "must be divisible by 'heads'",
+    path: ['dModel'],
+  });
 
 class LayerNorm {
   readonly g: tf.Variable;
@@ -66,18 +73,14 @@ export class PixelTransformer extends Autoregressive {
   private readonly lnOut: LayerNorm;
   private readonly out: MaskedLinear;
 
-  constructor(kind: string, raw: Record<string, unknown>, spec: DataSpec, seed: number) {
-    const c = { ...TRANSFORMER_DEFAULTS, ...raw };
+  constructor(kind: string, raw: object, spec: DataSpec, seed: number) {
+    const c = parseModelOptions(kind, TRANSFORMER_SCHEMA, raw);
     const common = resolveCommon(c, spec);
     const image = spec.kind === 'image' && spec.shape.length === 3;
     const C = image ? spec.shape[2]! : 1;
     const T = image ? spec.shape[0]! * spec.shape[1]! : dims(spec);
     super(kind, spec, common, { T, C });
-    const d = cfgNum(c.dModel, 'dModel', { int: true, min: 1 });
-    const nh = cfgNum(c.heads, 'heads', { int: true, min: 1 });
-    if (d % nh !== 0) throw new UserError(`config 'dModel' (${d}) must be divisible by 'heads' (${nh})`);
-    const nl = cfgNum(c.layers, 'layers', { int: true, min: 1 });
-    const mr = cfgNum(c.mlpRatio, 'mlpRatio', { int: true, min: 1 });
+    const { dModel: d, heads: nh, layers: nl, mlpRatio: mr } = c;
     this.config = { ...common, dModel: d, heads: nh, layers: nl, mlpRatio: mr };
     this.d = d;
     this.nh = nh;

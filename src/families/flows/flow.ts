@@ -4,7 +4,8 @@
 // x = f^{-1}(z), z ~ N(0, T^2 I) with temperature T (Glow sec. 5.3 / Fig. 8). Class-conditional flows pass a
 // one-hot label to every layer (p(x|y) = p_Z(f(x; y)) |det df(x; y)/dx|).
 import * as tf from '@tensorflow/tfjs-core';
-import { sampleArgs } from '../../core/labels.js';
+import { z } from 'zod';
+import { conditionClasses, oneHotLabels, sampleArgs } from '../../core/labels.js';
 import { Rng } from '../../core/rng.js';
 import {
   UserError,
@@ -43,7 +44,7 @@ export class FlowModel implements GenerativeModel {
   ) {
     this.D = dims(spec);
     this.zShape = opts.zShape ?? spec.shape;
-    this.numClasses = opts.conditional ? spec.numClasses! : 0;
+    this.numClasses = conditionClasses(spec, opts.conditional);
     this.taxonomy = {
       family: 'flow',
       density: 'exact',
@@ -59,10 +60,7 @@ export class FlowModel implements GenerativeModel {
 
   /** y -> one-hot [n, C] for a conditional model (undefined otherwise), with checks. */
   private cond(y: tf.Tensor1D | undefined, n: number): tf.Tensor2D | undefined {
-    if (!this.taxonomy.conditional) return undefined;
-    if (!y) throw new UserError(`model '${this.kind}' is conditional: labels are required`);
-    if (y.shape[0] !== n) throw new UserError(`got ${y.shape[0]} labels for ${n} examples`);
-    return tf.oneHot(tf.cast(y, 'int32'), this.numClasses) as tf.Tensor2D;
+    return oneHotLabels(this.kind, this.numClasses, y, n) ?? undefined;
   }
 
   private checkShape(x: tf.Tensor): void {
@@ -154,41 +152,46 @@ export class FlowModel implements GenerativeModel {
 
 // ------------------------------------------------------------------------------------- config helpers
 
-export function intOption(c: Record<string, unknown>, name: string, min: number): number {
-  const v = c[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-    throw new UserError(`config '${name}' must be an integer >= ${min} (got ${JSON.stringify(v)})`);
-  return v;
+/** Options shared by the multi-scale coupling flows (RealNVP, NICE, Glow); `over` sets their defaults. */
+export function couplingFlowSchema(over: {
+  scale: 'tanh' | 'sigmoid';
+  coupling?: 'affine' | 'additive';
+  depth: number;
+}) {
+  return z.object({
+    levels: z
+      .union([z.literal('auto'), z.int().min(0)])
+      .default('auto')
+      .describe(
+        "images: squeeze + factor-out scales ('auto': as many as the image allows; 28x28: 2); vectors: unused",
+      ),
+    depth: z.int().min(1).default(over.depth).describe('couplings (steps of flow) per stage, images'),
+    layers: z.int().min(1).default(8).describe('couplings (steps of flow), vectors'),
+    hidden: z
+      .union([z.literal('auto'), z.int().min(1)])
+      .default('auto')
+      .describe(
+        "width of the coupling networks ('auto': conv channels 64 on images, MLP units 128 on vectors)",
+      ),
+    coupling: z
+      .enum(['affine', 'additive'])
+      .default(over.coupling ?? 'affine')
+      .describe('affine (RealNVP) or additive (NICE) couplings'),
+    scale: z
+      .enum(['tanh', 'sigmoid'])
+      .default(over.scale)
+      .describe('squashing of the affine log-scale: tanh (RealNVP) or sigmoid(h + 2) (Glow)'),
+    prior: z
+      .enum(['standard', 'learned'])
+      .default('standard')
+      .describe("factored-out halves: N(0, I) (RealNVP eq. 16), or 'learned' N(mu(h), sigma(h)^2) (Glow)"),
+    conditional: z.boolean().default(false).describe('class-conditional flow p(x | y)'),
+  });
 }
 
-export function numOption(c: Record<string, unknown>, name: string, min: number): number {
-  const v = c[name];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= min)
-    throw new UserError(`config '${name}' must be a number > ${min} (got ${JSON.stringify(v)})`);
-  return v;
-}
+export type CouplingFlowOptions = z.output<ReturnType<typeof couplingFlowSchema>>;
 
-export function enumOption<T extends string>(
-  c: Record<string, unknown>,
-  name: string,
-  allowed: readonly T[],
-): T {
-  const v = c[name];
-  if (!allowed.includes(v as T))
-    throw new UserError(`config '${name}' must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
-  return v as T;
-}
-
-/** The `conditional` option, checked against the data (labels needed). */
-export function conditionalOption(c: Record<string, unknown>, spec: DataSpec): boolean {
-  const v = c.conditional;
-  if (v !== true && v !== false) throw new UserError(`config 'conditional' must be true or false`);
-  if (v && !(spec.numClasses && spec.numClasses > 1))
-    throw new UserError(`a conditional flow needs labelled data (this dataset has no classes)`);
-  return v;
-}
-
-/** The options of a multi-scale coupling flow (RealNVP, NICE, Glow), checked. */
+/** The options of a multi-scale coupling flow (RealNVP, NICE, Glow), resolved. */
 export interface CouplingFlowArch {
   levels: number;
   depth: number;
@@ -201,32 +204,38 @@ export interface CouplingFlowArch {
   conditional: boolean;
 }
 
+/** Why a coupling flow with these options cannot take this data (images: 1..maxSqueezes levels), or null. */
+export function couplingFlowAccepts(spec: DataSpec, c: CouplingFlowOptions): string | null {
+  if (spec.kind !== 'image' || c.levels === 'auto') return null;
+  if (c.levels < 1) return `config 'levels' must be >= 1 on images (got ${c.levels})`;
+  if (c.levels > maxSqueezes(spec.shape, c.levels))
+    return `config 'levels' ${c.levels} is too many for images [${spec.shape}]`;
+  return null;
+}
+
 /**
- * Resolve and check a coupling flow's options `c` (defaults already merged); levels 'auto' = as many squeezes
- * as the image allows, at most `autoLevels`; vectors have no levels.
+ * Resolve a coupling flow's options; levels 'auto' = as many squeezes as the image allows, at most
+ * `autoLevels`; vectors have no levels.
  */
 export function couplingFlowOptions(
-  c: Record<string, unknown>,
+  c: CouplingFlowOptions,
   spec: DataSpec,
   autoLevels: number,
 ): CouplingFlowArch {
+  const why = couplingFlowAccepts(spec, c);
+  if (why) throw new UserError(why);
   const image = spec.kind === 'image';
-  const levels = !image
-    ? 0
-    : c.levels === 'auto'
-      ? maxSqueezes(spec.shape, autoLevels)
-      : intOption(c, 'levels', 1);
-  if (image && levels > maxSqueezes(spec.shape, levels))
-    throw new UserError(`config 'levels' ${levels} is too many for images [${spec.shape}]`);
+  const levels = !image ? 0 : c.levels === 'auto' ? maxSqueezes(spec.shape, autoLevels) : c.levels;
+  conditionClasses(spec, c.conditional);
   return {
     levels,
-    depth: intOption(c, 'depth', 1),
-    layers: intOption(c, 'layers', 1),
-    hidden: c.hidden === 'auto' ? (image ? 64 : 128) : intOption(c, 'hidden', 1),
-    coupling: enumOption(c, 'coupling', ['affine', 'additive'] as const),
-    scale: enumOption(c, 'scale', ['tanh', 'sigmoid'] as const),
-    prior: enumOption(c, 'prior', ['standard', 'learned'] as const),
-    conditional: conditionalOption(c, spec),
+    depth: c.depth,
+    layers: c.layers,
+    hidden: c.hidden === 'auto' ? (image ? 64 : 128) : c.hidden,
+    coupling: c.coupling,
+    scale: c.scale,
+    prior: c.prior,
+    conditional: c.conditional,
   };
 }
 

@@ -4,6 +4,7 @@
 // affine coupling on the channel halves (scale sigmoid(h + 2), as Glow's code). The factored-out halves are
 // N(0, I), or with prior 'learned' N(mu(h), sigma(h)^2) conditioned on the kept half, as Glow (split.ts).
 // On vectors: `layers` steps of ActNorm -> invertible linear map (LU) -> coupling with alternating masks.
+import { parseModelOptions } from '../../core/registry.js';
 import { Rng } from '../../core/rng.js';
 import type { DataSpec } from '../../data/spec.js';
 import { ActNorm } from './actnorm.js';
@@ -12,25 +13,16 @@ import { InvConv1x1 } from './invconv.js';
 import { Split } from './split.js';
 import { Squeeze } from './squeeze.js';
 import { Compose, type Transform } from './transform.js';
-import { FlowModel, couplingFlowOptions, type CouplingFlowArch } from './flow.js';
+import { FlowModel, couplingFlowOptions, couplingFlowSchema, type CouplingFlowArch } from './flow.js';
 
-export const GLOW_DEFAULTS: Record<string, unknown> = {
-  levels: 'auto', // L: images 28x28 -> 2
-  depth: 8, // K steps of flow per level
-  layers: 8, // steps (vectors)
-  hidden: 'auto', // images: conv channels 64; vectors: MLP units 128
-  coupling: 'affine',
-  scale: 'sigmoid',
-  // factored-out halves: N(0, I); 'learned': Glow's N(mu(h), sigma(h)^2) from the kept half (split2d_prior),
-  // which did worse on MNIST here (8-epoch schedule: 1.5587 against 1.5366 bits/dim; docs/flows.md)
-  prior: 'standard',
-  conditional: false,
-};
+// factored-out halves: N(0, I) by default; 'learned' (Glow's split2d_prior) did worse on MNIST here (8-epoch
+// schedule: 1.5587 against 1.5366 bits/dim; docs/flows.md)
+export const GLOW_SCHEMA = couplingFlowSchema({ scale: 'sigmoid', depth: 8 });
 
 export type GlowArch = CouplingFlowArch;
 
-export function resolveGlowConfig(raw: Record<string, unknown>, spec: DataSpec): GlowArch {
-  return couplingFlowOptions({ ...GLOW_DEFAULTS, ...raw }, spec, 3);
+export function resolveGlowConfig(raw: object, spec: DataSpec, kind = 'glow'): GlowArch {
+  return couplingFlowOptions(parseModelOptions(kind, GLOW_SCHEMA, raw), spec, 3);
 }
 
 /** The Glow transform for per-example `shape` (images [H, W, C] or vectors [D]) and the shape it outputs. */
@@ -72,13 +64,8 @@ export function glowTransform(
   return level(shape, 0);
 }
 
-export function createGlow(
-  kind: string,
-  raw: Record<string, unknown>,
-  spec: DataSpec,
-  seed: number,
-): FlowModel {
-  const cfg = resolveGlowConfig(raw, spec);
+export function createGlow(kind: string, raw: object, spec: DataSpec, seed: number): FlowModel {
+  const cfg = resolveGlowConfig(raw, spec, kind);
   const numClasses = cfg.conditional ? spec.numClasses! : 0;
   const { flow, out } = glowTransform(spec.shape, cfg, numClasses, new Rng(seed));
   return new FlowModel(kind, spec, { ...cfg }, flow, {

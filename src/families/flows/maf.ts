@@ -5,10 +5,13 @@
 // alpha is soft-clamped, alpha = c tanh(a / c) with c = 5, so one layer scales by at most e^5 (stability;
 // the paper's alpha is unconstrained). Layers alternate the variable order with Reverse (MAF sec. 3.1).
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { conditionClasses } from '../../core/labels.js';
+import { parseModelOptions } from '../../core/registry.js';
 import { Rng } from '../../core/rng.js';
 import { dims, type DataSpec } from '../../data/spec.js';
 import { ActNorm } from './actnorm.js';
-import { FlowModel, conditionalOption, intOption } from './flow.js';
+import { FlowModel } from './flow.js';
 import { MADE } from './made.js';
 import {
   Compose,
@@ -75,32 +78,21 @@ export class MAFLayer implements Transform {
   }
 }
 
-export const MAF_DEFAULTS: Record<string, unknown> = {
-  layers: 5, // MADE layers (MAF sec. 4 uses 5 or 10)
-  hidden: 128, // units of each of the MADE's hidden layers
-  blocks: 2, // hidden layers per MADE
-  conditional: false,
-};
+export const MAF_SCHEMA = z.object({
+  layers: z.int().min(1).default(5).describe('MADE layers (MAF sec. 4 uses 5 or 10)'),
+  hidden: z.int().min(1).default(128).describe("units of each of the MADE's hidden layers"),
+  blocks: z.int().min(1).default(2).describe('hidden layers per MADE'),
+  conditional: z.boolean().default(false).describe('class-conditional flow p(x | y)'),
+});
 
 /**
  * MAF model (vectors): layers x [ActNorm, MADE autoregressive layer, Reverse]. Density in one pass per layer,
  * sampling in D passes per layer (taxonomy sampling 'iterative').
  */
-export function createMAF(
-  kind: string,
-  raw: Record<string, unknown>,
-  spec: DataSpec,
-  seed: number,
-): FlowModel {
-  const c = { ...MAF_DEFAULTS, ...raw };
-  const cfg = {
-    layers: intOption(c, 'layers', 1),
-    hidden: intOption(c, 'hidden', 1),
-    blocks: intOption(c, 'blocks', 1),
-    conditional: conditionalOption(c, spec),
-  };
+export function createMAF(kind: string, raw: object, spec: DataSpec, seed: number): FlowModel {
+  const cfg = parseModelOptions(kind, MAF_SCHEMA, raw);
   const D = dims(spec);
-  const numClasses = cfg.conditional ? spec.numClasses! : 0;
+  const numClasses = conditionClasses(spec, cfg.conditional);
   const rng = new Rng(seed);
   const parts: Transform[] = [];
   for (let l = 0; l < cfg.layers; l++) {

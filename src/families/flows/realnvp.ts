@@ -4,6 +4,7 @@
 // from one coupling to the next (sec. 3.5). Each coupling is preceded by an ActNorm (RealNVP used batch
 // normalization, sec. 3.7; Glow's ActNorm avoids its batch dependence). On vectors: `layers` couplings with
 // alternating masks. coupling 'additive' gives NICE (Dinh et al. 2015) with ActNorm as its scaling layer.
+import { parseModelOptions } from '../../core/registry.js';
 import { Rng } from '../../core/rng.js';
 import type { DataSpec } from '../../data/spec.js';
 import { ActNorm } from './actnorm.js';
@@ -11,26 +12,15 @@ import { Coupling, type MaskKind } from './coupling.js';
 import { Split } from './split.js';
 import { Squeeze } from './squeeze.js';
 import { Compose, type Transform } from './transform.js';
-import { FlowModel, couplingFlowOptions } from './flow.js';
+import { FlowModel, couplingFlowOptions, couplingFlowSchema } from './flow.js';
 
-export const REALNVP_DEFAULTS: Record<string, unknown> = {
-  levels: 'auto', // images: number of squeeze + factor-out scales (28x28: 2)
-  depth: 3, // couplings per stage (images)
-  layers: 8, // couplings (vectors)
-  hidden: 'auto', // images: conv channels 64; vectors: MLP units 128
-  coupling: 'affine',
-  scale: 'tanh',
-  prior: 'standard', // factored-out halves: N(0, I) (RealNVP eq. 16); 'learned': Glow's conditional prior
-  conditional: false,
-};
+export const REALNVP_SCHEMA = couplingFlowSchema({ scale: 'tanh', depth: 3 });
+/** NICE: RealNVP's architecture with additive couplings */
+export const NICE_SCHEMA = couplingFlowSchema({ scale: 'tanh', depth: 3, coupling: 'additive' });
 
-export function createRealNVP(
-  kind: string,
-  raw: Record<string, unknown>,
-  spec: DataSpec,
-  seed: number,
-): FlowModel {
-  const cfg = couplingFlowOptions({ ...REALNVP_DEFAULTS, ...raw }, spec, 2);
+export function createRealNVP(kind: string, raw: object, spec: DataSpec, seed: number): FlowModel {
+  const schema = kind === 'nice' ? NICE_SCHEMA : REALNVP_SCHEMA;
+  const cfg = couplingFlowOptions(parseModelOptions(kind, schema, raw), spec, 2);
   const numClasses = cfg.conditional ? spec.numClasses! : 0;
   const rng = new Rng(seed);
   let id = 0;

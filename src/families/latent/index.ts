@@ -1,56 +1,54 @@
-// The latent-variable family: VAE and its variants (IWAE, beta-VAE, CVAE), one implementation in vae.ts.
-import { registerModel, type ModelEntry } from '../../core/model.js';
-import type { DataSpec } from '../../data/spec.js';
-import { VAE, VAE_DEFAULTS } from './vae.js';
+// The latent-variable family: VAE and its variants (IWAE, beta-VAE; CVAE = vae with conditional: true), one
+// implementation in vae.ts.
+import { registerModelEntry } from '../../core/registry.js';
+import { withDefaults } from '../../core/options.js';
+import type { Taxonomy } from '../../core/model.js';
+import { VAE, VAE_SCHEMA, vaeAccepts, type VaeOptions } from './vae.js';
 
-const accepts = (spec: DataSpec): string | null =>
-  spec.shape.length === 0 ? 'data has no dimensions' : null;
-const acceptsLabelled = (spec: DataSpec): string | null =>
-  accepts(spec) ?? (spec.numClasses && spec.numClasses > 1 ? null : 'a conditional VAE needs labelled data');
+const taxonomy = (c: VaeOptions): Taxonomy => ({
+  family: 'latent',
+  density: 'bound',
+  sampling: 'direct',
+  latent: true,
+  conditional: c.conditional,
+});
 
-const variants: {
-  kind: string;
-  description: string;
-  defaults: Record<string, unknown>;
-  accepts: ModelEntry['accepts'];
-}[] = [
+const variants = [
   {
     kind: 'vae',
     description: 'variational autoencoder, ELBO with analytic KL (Kingma & Welling 2014)',
-    defaults: {},
-    accepts,
+    schema: VAE_SCHEMA,
+    aliases: {
+      cvae: {
+        description: 'conditional VAE: q(z|x,y), p(x|z,y) (Sohn et al. 2015)',
+        config: { conditional: true },
+      },
+    },
   },
   {
     kind: 'iwae',
     description: 'importance-weighted autoencoder, trained on the k-sample bound (Burda et al. 2016)',
-    defaults: { iwTrainK: 5 },
-    accepts,
+    schema: withDefaults(VAE_SCHEMA, { iwTrainK: 5 }),
   },
   {
     kind: 'beta-vae',
     description: 'beta-VAE: KL weighted by beta (Higgins et al. 2017)',
-    defaults: { beta: 4 },
-    accepts,
-  },
-  {
-    kind: 'cvae',
-    description: 'conditional VAE: q(z|x,y), p(x|z,y) (Sohn et al. 2015)',
-    defaults: { conditional: true },
-    accepts: acceptsLabelled,
+    schema: withDefaults(VAE_SCHEMA, { beta: 4 }),
   },
 ];
 
 for (const v of variants) {
-  registerModel({
+  registerModelEntry({
     kind: v.kind,
     family: 'latent',
     description: v.description,
-    defaults: { ...VAE_DEFAULTS, ...v.defaults },
-    accepts: v.accepts,
-    create: (config, spec, seed) =>
-      new VAE(v.kind, { ...VAE_DEFAULTS, ...v.defaults, ...config }, spec, seed),
+    schema: v.schema,
+    taxonomy,
+    accepts: vaeAccepts,
+    create: (config, spec, seed) => new VAE(v.kind, config, spec, seed),
+    ...(v.aliases ? { aliases: v.aliases } : {}),
   });
 }
 
-export { VAE, resolveVaeConfig, VAE_DEFAULTS, type VaeConfig } from './vae.js';
+export { VAE, resolveVaeConfig, VAE_SCHEMA, type VaeConfig, type VaeOptions } from './vae.js';
 export { Likelihood, type LikelihoodKind } from './likelihood.js';

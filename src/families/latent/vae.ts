@@ -8,7 +8,9 @@
 //   CVAE (Sohn et al. 2015, eq. 4): q(z|x,y), p(x|z,y), p(z) = N(0, I); y one-hot, concatenated to the encoder's
 //     input features and to z for the decoder.
 import * as tf from '@tensorflow/tfjs-core';
-import { sampleArgs } from '../../core/labels.js';
+import { z } from 'zod';
+import { labelledDataReason, oneHotLabels, sampleArgs } from '../../core/labels.js';
+import { parseModelOptions } from '../../core/registry.js';
 import { Rng } from '../../core/rng.js';
 import {
   UserError,
@@ -44,99 +46,79 @@ export interface VaeConfig {
   evalChunk: number;
 }
 
-export const VAE_DEFAULTS: Record<string, unknown> = {
-  latentDim: 'auto', // 32 for images, 2 for vectors of <= 4 dims, else min(16, D)
+export const VAE_SCHEMA = z.object({
+  latentDim: z
+    .union([z.literal('auto'), z.int().min(1)])
+    .default('auto')
+    .describe("latent dimensions ('auto': 32 for images, 2 for vectors of <= 4 dims, else min(16, D))"),
   // mlp by default: on CPU backends the conv nets' backward pass is several times slower per step
-  arch: 'mlp',
-  hidden: 'auto', // mlp: [512, 256]; conv: [256]
-  channels: [32, 64],
-  activation: 'relu',
-  beta: 1,
-  iwTrainK: 1,
-  conditional: false,
-  likelihood: 'auto',
-  scale: 'dim',
-  evalChunk: 20000,
-};
+  arch: z
+    .enum(['mlp', 'conv'])
+    .default('mlp')
+    .describe('encoder/decoder: MLPs, or two stride-2 convolutions (images with H, W divisible by 4)'),
+  hidden: z
+    .union([z.literal('auto'), z.array(z.int().min(1))])
+    .default('auto')
+    .describe(
+      "dense hidden sizes of the encoder, mirrored by the decoder ('auto': mlp [512, 256], conv [256])",
+    ),
+  channels: z
+    .tuple([z.int().min(1), z.int().min(1)])
+    .default([32, 64])
+    .describe('conv channels of the two stride-2 layers (arch conv)'),
+  activation: z.enum(['relu', 'tanh', 'softplus', 'elu']).default('relu').describe('hidden activation'),
+  beta: z.number().min(0).default(1).describe('weight of the KL term (beta-VAE, Higgins et al. 2017)'),
+  iwTrainK: z.int().min(1).default(1).describe('k of the IWAE training bound; 1 = the ELBO'),
+  conditional: z.boolean().default(false).describe('class-conditional q(z|x,y), p(x|z,y) (CVAE)'),
+  likelihood: z
+    .enum(['auto', 'bernoulli', 'logistic', 'gaussian'])
+    .default('auto')
+    .describe("p(x|z) ('auto': bernoulli for binary data, logistic for 8-bit levels, else gaussian)"),
+  scale: z
+    .enum(['dim', 'global'])
+    .default('dim')
+    .describe('learned log-scale of continuous likelihoods: one per data dimension or one global'),
+  evalChunk: z
+    .int()
+    .min(1)
+    .default(20000)
+    .describe('max rows (samples x examples) decoded at once by logProbBound'),
+});
 
-function num(v: unknown, name: string, opts: { int?: boolean; min?: number } = {}): number {
-  const x = Number(v);
-  if (
-    typeof v === 'boolean' ||
-    !Number.isFinite(x) ||
-    (opts.int && !Number.isInteger(x)) ||
-    (opts.min !== undefined && x < opts.min)
-  ) {
-    throw new UserError(
-      `config '${name}' must be a${opts.int ? 'n integer' : ' number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''} (got ${JSON.stringify(v)})`,
-    );
-  }
-  return x;
+export type VaeOptions = z.output<typeof VAE_SCHEMA>;
+
+/** Why the VAE cannot take this data with these options, or null. */
+export function vaeAccepts(spec: DataSpec, c: VaeOptions): string | null {
+  if (spec.shape.length === 0) return 'data has no dimensions';
+  const convOk =
+    spec.kind === 'image' && spec.shape.length === 3 && spec.shape[0]! % 4 === 0 && spec.shape[1]! % 4 === 0;
+  if (c.arch === 'conv' && !convOk)
+    return `arch 'conv' needs images [H, W, C] with H and W divisible by 4 (got ${spec.kind} [${spec.shape.join(', ')}])`;
+  return null;
 }
 
 /** Fill 'auto' values and check every key; the result is JSON and rebuilds the same model. */
-export function resolveVaeConfig(raw: Record<string, unknown>, spec: DataSpec): VaeConfig {
-  const c = { ...VAE_DEFAULTS, ...raw };
+export function resolveVaeConfig(raw: object, spec: DataSpec): VaeConfig {
+  const c = parseModelOptions('vae', VAE_SCHEMA, raw);
+  const why = vaeAccepts(spec, c) ?? labelledDataReason(spec, c.conditional);
+  if (why) throw new UserError(why);
   const D = dims(spec);
   const isImage = spec.kind === 'image' && spec.shape.length === 3;
-  const convOk = isImage && spec.shape[0]! % 4 === 0 && spec.shape[1]! % 4 === 0;
-  const arch = c.arch;
-  if (arch !== 'mlp' && arch !== 'conv')
-    throw new UserError(`config 'arch' must be 'mlp' or 'conv' (got ${JSON.stringify(arch)})`);
-  if (arch === 'conv' && !convOk) {
-    throw new UserError(
-      `arch 'conv' needs images [H, W, C] with H and W divisible by 4 (got ${spec.kind} [${spec.shape.join(', ')}])`,
-    );
-  }
-  const latentDim =
-    c.latentDim === 'auto'
-      ? isImage
-        ? 32
-        : D <= 4
-          ? 2
-          : Math.min(16, D)
-      : num(c.latentDim, 'latentDim', { int: true, min: 1 });
-  const hidden = c.hidden === 'auto' ? (arch === 'conv' ? [256] : [512, 256]) : c.hidden;
-  if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1)) {
-    throw new UserError(
-      `config 'hidden' must be a list of positive integers (got ${JSON.stringify(hidden)})`,
-    );
-  }
-  const ch = c.channels;
-  if (!Array.isArray(ch) || ch.length !== 2 || ch.some((h) => !Number.isInteger(h) || h < 1)) {
-    throw new UserError(`config 'channels' must be two positive integers (got ${JSON.stringify(ch)})`);
-  }
-  if (!['relu', 'tanh', 'softplus', 'elu'].includes(c.activation as string)) {
-    throw new UserError(
-      `config 'activation' must be relu, tanh, softplus or elu (got ${JSON.stringify(c.activation)})`,
-    );
-  }
-  const conditional = c.conditional === true;
-  if (c.conditional !== true && c.conditional !== false)
-    throw new UserError(`config 'conditional' must be true or false`);
-  if (conditional && !(spec.numClasses && spec.numClasses > 1)) {
-    throw new UserError(`a conditional VAE needs labelled data (this dataset has no classes)`);
-  }
+  const latentDim = c.latentDim === 'auto' ? (isImage ? 32 : D <= 4 ? 2 : Math.min(16, D)) : c.latentDim;
+  const hidden = c.hidden === 'auto' ? (c.arch === 'conv' ? [256] : [512, 256]) : c.hidden;
   const likelihood = c.likelihood === 'auto' ? defaultLikelihood(spec) : c.likelihood;
-  if (!['bernoulli', 'logistic', 'gaussian'].includes(likelihood as string)) {
-    throw new UserError(
-      `config 'likelihood' must be auto, bernoulli, logistic or gaussian (got ${JSON.stringify(likelihood)})`,
-    );
-  }
-  if (c.scale !== 'dim' && c.scale !== 'global')
-    throw new UserError(`config 'scale' must be 'dim' or 'global'`);
   return {
     latentDim,
-    arch,
-    hidden: [...(hidden as number[])],
-    channels: [ch[0], ch[1]] as [number, number],
-    activation: c.activation as Activation,
-    beta: num(c.beta, 'beta', { min: 0 }),
-    iwTrainK: num(c.iwTrainK, 'iwTrainK', { int: true, min: 1 }),
-    conditional,
-    likelihood: likelihood as LikelihoodKind,
+    arch: c.arch,
+    hidden: [...hidden],
+    channels: [c.channels[0], c.channels[1]],
+    activation: c.activation,
+    beta: c.beta,
+    iwTrainK: c.iwTrainK,
+    conditional: c.conditional,
+    likelihood,
     scale: c.scale,
-    evalChunk: num(c.evalChunk, 'evalChunk', { int: true, min: 1 }),
+    evalChunk: c.evalChunk,
   };
 }
 
@@ -163,7 +145,7 @@ export class VAE implements GenerativeModel {
 
   constructor(
     readonly kind: string,
-    rawConfig: Record<string, unknown>,
+    rawConfig: object,
     readonly spec: DataSpec,
     seed: number,
   ) {
@@ -215,10 +197,7 @@ export class VAE implements GenerativeModel {
 
   /** y -> one-hot [n, C] for a conditional model (null otherwise), with checks. */
   private oneHot(y: tf.Tensor1D | undefined, n: number): tf.Tensor2D | null {
-    if (!this.cfg.conditional) return null;
-    if (!y) throw new UserError(`model '${this.kind}' is conditional: labels are required`);
-    if (y.shape[0] !== n) throw new UserError(`got ${y.shape[0]} labels for ${n} examples`);
-    return tf.oneHot(tf.cast(y, 'int32'), this.C) as tf.Tensor2D;
+    return oneHotLabels(this.kind, this.C, y, n);
   }
 
   /** q(z|x[,y]) parameters: mu, logVar [n, L]. */
