@@ -2,7 +2,7 @@
 // the model's space, classifier-free guidance (Ho & Salimans 2022), the checks of sample-time options.
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { UserError, type SampleOptions } from '../../core/model.js';
+import { UserError, type Batch, type SampleOptions } from '../../core/model.js';
 import type { Rng } from '../../core/rng.js';
 import { dims, type DataSpec } from '../../data/spec.js';
 import type { Denoiser } from './layers.js';
@@ -23,6 +23,11 @@ export const netFields = {
     .default([32, 64, 64])
     .describe('U-Net: channels at each resolution (H, H/2, H/4, ...); H and W divisible by 2^(levels-1)'),
   attention: z.boolean().default(true).describe('U-Net: self-attention at the lowest resolution'),
+  draws: z
+    .int()
+    .min(1)
+    .default(1)
+    .describe('noise draws (t, noise) per training example and step: the batch is repeated this many times'),
   conditional: z.boolean().default(false).describe('class-conditional with classifier-free guidance'),
   pUncond: z
     .number()
@@ -102,6 +107,13 @@ export class DataMap {
   clip(): [number, number] | null {
     return this.scaled ? [-1, 1] : null;
   }
+}
+
+/** The batch repeated `r` times along the batch axis (several noise draws per example in one step). */
+export function repeatBatch(b: Batch, r: number): Batch {
+  if (r === 1) return b;
+  const rep = (t: tf.Tensor) => tf.tile(t, [r, ...t.shape.slice(1).map(() => 1)]);
+  return b.y ? { x: rep(b.x), y: rep(b.y) as tf.Tensor1D } : { x: rep(b.x) };
 }
 
 /** Labels with probability p replaced by the null class C (classifier-free guidance training). */

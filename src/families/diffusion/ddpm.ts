@@ -23,6 +23,7 @@ import type { DataSpec } from '../../data/spec.js';
 import {
   DataMap,
   dropLabels,
+  repeatBatch,
   guidedPrediction,
   makeDenoiser,
   netFields,
@@ -182,8 +183,9 @@ export class DDPM implements GenerativeModel {
       {
         name: 'simple',
         variables: () => [...this.net.variables.values()],
-        loss: (batch: Batch, ctx) =>
+        loss: (b: Batch, ctx) =>
           tf.tidy(() => {
+            const batch = repeatBatch(b, this.cfg.draws);
             const x0 = this.map.toModel(batch.x);
             const n = x0.shape[0]!;
             const rng = new Rng(ctx.seed());

@@ -24,6 +24,7 @@ import type { DataSpec } from '../../data/spec.js';
 import {
   DataMap,
   dropLabels,
+  repeatBatch,
   guidedPrediction,
   makeDenoiser,
   netFields,
@@ -97,8 +98,9 @@ export class FlowMatching implements GenerativeModel {
       {
         name: 'fm',
         variables: () => [...this.net.variables.values()],
-        loss: (batch: Batch, ctx) =>
+        loss: (b: Batch, ctx) =>
           tf.tidy(() => {
+            const batch = repeatBatch(b, this.cfg.draws);
             const x1 = this.map.toModel(batch.x);
             const n = x1.shape[0]!;
             const rng = new Rng(ctx.seed());
