@@ -211,6 +211,30 @@ test('U-Net denoiser on images: shapes, conditional, sampling in [0, 1], bound i
   model.dispose();
 });
 
+test('conditional flow matching: trains with dropped labels, samples with guidance, one row of labels per sample', () => {
+  const fm = new FlowMatching('flow-matching', { hidden: 16, blocks: 1, conditional: true, pUncond: 0.5 }, VEC, 0);
+  const obj = fm.objectives()[0]!;
+  const { value, grads } = tf.variableGrads(
+    () =>
+      obj.loss(
+        { x: tf.randomNormal([16, 2], 0, 1, 'float32', 1), y: tf.tensor1d(new Array<number>(16).fill(1), 'int32') },
+        { step: 0, epoch: 0, seed: () => 4, training: true },
+      ).loss,
+  );
+  assert.ok(Number.isFinite(value.dataSync()[0]!));
+  assert.ok(grads['yemb'] === undefined); // grads are keyed by tf variable name; check the table got a gradient:
+  const table = fm.variables().get('yemb')!;
+  assert.ok(tf.tidy(() => tf.sum(tf.abs(grads[table.name]!)).dataSync()[0]!) > 0);
+  tf.dispose([value, ...Object.values(grads)]);
+  tf.tidy(() => {
+    const a = fm.sample(4, { label: [0, 1, 0, 1], guidance: 3, steps: 5, seed: 2 }).dataSync();
+    const b = fm.sample(4, { label: [0, 1, 0, 1], guidance: 0, steps: 5, seed: 2 }).dataSync();
+    assert.equal(a.length, 8);
+    assert.notDeepEqual(Array.from(a), Array.from(b), 'guidance changes the samples');
+  });
+  fm.dispose();
+});
+
 test('bad options give one-line UserErrors', () => {
   const model = ddpm();
   const cond = ddpm({ conditional: true });
