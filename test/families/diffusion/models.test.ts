@@ -17,6 +17,7 @@ import { FlowMatching } from '../../../src/families/diffusion/flow-matching.js';
 import { guidedPrediction } from '../../../src/families/diffusion/common.js';
 import { evaluate } from '../../../src/eval/evaluate.js';
 import { makeTrainConfig, train } from '../../../src/train/loop.js';
+import { loadCheckpoint } from '../../../src/train/checkpoint.js';
 
 await tf.setBackend('cpu');
 await registerAllGradients();
@@ -212,17 +213,25 @@ test('U-Net denoiser on images: shapes, conditional, sampling in [0, 1], bound i
 });
 
 test('conditional flow matching: trains with dropped labels, samples with guidance, one row of labels per sample', () => {
-  const fm = new FlowMatching('flow-matching', { hidden: 16, blocks: 1, conditional: true, pUncond: 0.5 }, VEC, 0);
+  const fm = new FlowMatching(
+    'flow-matching',
+    { hidden: 16, blocks: 1, conditional: true, pUncond: 0.5 },
+    VEC,
+    0,
+  );
   const obj = fm.objectives()[0]!;
   const { value, grads } = tf.variableGrads(
     () =>
       obj.loss(
-        { x: tf.randomNormal([16, 2], 0, 1, 'float32', 1), y: tf.tensor1d(new Array<number>(16).fill(1), 'int32') },
+        {
+          x: tf.randomNormal([16, 2], 0, 1, 'float32', 1),
+          y: tf.tensor1d(new Array<number>(16).fill(1), 'int32'),
+        },
         { step: 0, epoch: 0, seed: () => 4, training: true },
       ).loss,
   );
   assert.ok(Number.isFinite(value.dataSync()[0]!));
-  assert.ok(grads['yemb'] === undefined); // grads are keyed by tf variable name; check the table got a gradient:
+  // the class table (with its null row) is trained: grads are keyed by the tf variable's name
   const table = fm.variables().get('yemb')!;
   assert.ok(tf.tidy(() => tf.sum(tf.abs(grads[table.name]!)).dataSync()[0]!) > 0);
   tf.dispose([value, ...Object.values(grads)]);
@@ -233,6 +242,31 @@ test('conditional flow matching: trains with dropped labels, samples with guidan
     assert.notDeepEqual(Array.from(a), Array.from(b), 'guidance changes the samples');
   });
   fm.dispose();
+});
+
+test('a DDPM checkpoint reloads into the same model (same DDIM samples)', async () => {
+  const ds = loadDataset({ name: 'moons', options: { nTrain: 256, nTest: 16 } });
+  const model = new DDPM('ddpm', { hidden: 16, blocks: 1, T: 30, conditional: true }, ds.spec, 0);
+  const dir = tmp();
+  await train({
+    model,
+    dataset: ds,
+    outDir: dir,
+    config: makeTrainConfig({ epochs: 1, batchSize: 64, maxSteps: 2, sampleN: 0 }),
+    images: false,
+    progress: 'none',
+    log: () => {},
+  });
+  const back = loadCheckpoint(dir).model;
+  const o = { sampler: 'ddim', steps: 6, seed: 9, label: 1, guidance: 2 };
+  const a = tf.tidy(() => Array.from(model.sample(5, o).dataSync()));
+  assert.deepEqual(
+    tf.tidy(() => Array.from(back.sample(5, o).dataSync())),
+    a,
+  );
+  assert.deepEqual(back.config, model.config);
+  model.dispose();
+  back.dispose();
 });
 
 test('bad options give one-line UserErrors', () => {
