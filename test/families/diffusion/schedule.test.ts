@@ -107,17 +107,17 @@ test('posterior q(x_s | x_t, x_0) matches Bayes on the two Gaussians, numericall
     ] as [number, number][]) {
       const x0 = 0.9;
       const xt = -0.4;
+      const p = sched.posterior(s, t);
+      if (s === 0) {
+        // q(x_0 | x_t, x_0) is the point mass at x_0
+        assert.ok(Math.abs(p.coefX0 - 1) < 1e-12 && Math.abs(p.coefXt) < 1e-12 && p.variance < 1e-12);
+        continue;
+      }
       const abS = sched.alphaBar[s]!;
       const abT = sched.alphaBar[t]!;
       // p(x_s | x_t, x_0) ∝ q(x_s | x_0) q(x_t | x_s)
       const logp = (xs: number) =>
-        (s === 0 ? logN(xs, x0, 1e-12) : logN(xs, Math.sqrt(abS) * x0, 1 - abS)) +
-        logN(xt, Math.sqrt(abT / abS) * xs, 1 - abT / abS);
-      const p = sched.posterior(s, t);
-      if (s === 0) {
-        assert.ok(Math.abs(p.coefX0 - 1) < 1e-12 && Math.abs(p.coefXt) < 1e-12 && p.variance < 1e-12);
-        continue;
-      }
+        logN(xs, Math.sqrt(abS) * x0, 1 - abS) + logN(xt, Math.sqrt(abT / abS) * xs, 1 - abT / abS);
       const sd = Math.sqrt(p.variance);
       const mu = p.coefX0 * x0 + p.coefXt * xt;
       const [mean, variance] = gridMoments(logp, mu - 12 * sd, mu + 12 * sd);
