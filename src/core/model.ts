@@ -58,6 +58,16 @@ export interface SampleOptions {
   label?: number | number[];
   temperature?: number;
   seed?: number;
+  /** iterative samplers: number of steps (e.g. DDIM's S, an ODE solver's N) */
+  steps?: number;
+  /** DDIM stochasticity (0: deterministic) */
+  eta?: number;
+  /** classifier-free guidance weight w (conditional diffusion models) */
+  guidance?: number;
+  /** which sampler of the model to use (e.g. 'ddpm' | 'ddim'; 'euler' | 'heun') */
+  sampler?: string;
+  /** progress of an iterative sampler: called after step i of total */
+  onStep?: (i: number, total: number) => void;
 }
 
 /**
