@@ -7,8 +7,9 @@ export type Family = 'autoregressive' | 'flow' | 'latent' | 'adversarial' | 'ene
 /** Where a model sits in the taxonomy. Tools (eval, sample, classify) read this, never the model's name. */
 export interface Taxonomy {
   family: Family;
-  /** exact: logProb is the exact log-likelihood; bound: a lower bound (ELBO/IWAE); none: samples only */
-  density: 'exact' | 'bound' | 'none';
+  /** exact: logProb is the exact log-likelihood; bound: a lower bound (ELBO/IWAE); estimate: a stochastic
+   *  estimate of log p (e.g. AIS for an RBM); unnormalized: an energy without log Z; none: samples only */
+  density: 'exact' | 'bound' | 'estimate' | 'unnormalized' | 'none';
   /** direct: one network pass per sample; iterative: a chain / sequence of passes */
   sampling: 'direct' | 'iterative';
   latent: boolean;

@@ -32,7 +32,7 @@ export interface EvalOptions {
 
 export interface EvalMetric {
   /** 'nll': exact; 'elbo': -ELBO; 'iwae': -IWAE_k. All are (upper bounds on) the negative log-likelihood. */
-  name: 'nll' | 'elbo' | 'iwae';
+  name: 'nll' | 'elbo' | 'iwae' | 'ais';
   k?: number;
   /** mean over examples of -log p(x) (or of -bound), in nats */
   nats: number;
@@ -44,7 +44,7 @@ export interface EvalMetric {
 export interface EvalResult {
   split: 'train' | 'test';
   n: number;
-  density: 'exact' | 'bound' | 'none';
+  density: GenerativeModel['taxonomy']['density'];
   metrics: EvalMetric[];
   /** why there are no metrics (density 'none') */
   note?: string;
@@ -85,7 +85,8 @@ export async function evaluate(
 ): Promise<EvalResult> {
   const split = opts.split ?? 'test';
   const density = model.taxonomy.density;
-  if (density === 'none') {
+  // stand-in until the Estimate interface lands: 'unnormalized' is scored by samples, 'estimate' by estimates()[0]
+  if (density === 'none' || density === 'unnormalized') {
     const samples = await sampleMetrics(model, ds, {
       ...(opts.samples ? { n: opts.samples } : {}),
       seed: opts.seed ?? 0,
@@ -93,8 +94,21 @@ export async function evaluate(
     return { split, n: samples.n, density, metrics: [], samples };
   }
   const iw = opts.iw ?? 0;
+  type Est = {
+    name: string;
+    kind: string;
+    prepare?: (o: { seed: number }) => Promise<{ stderr?: number } | void>;
+    logLik: (x: tf.Tensor, y: tf.Tensor1D | undefined, seed: number) => tf.Tensor1D;
+  };
+  const est =
+    density === 'estimate'
+      ? (model as unknown as { estimates?: (o: { iw: number }) => Est[] }).estimates?.({ iw })[0]
+      : undefined;
+  if (density === 'estimate' && !est)
+    throw new Error(`model '${model.kind}' claims an estimate but has no estimates()`);
+  const estPrep = est?.prepare ? await est.prepare({ seed: opts.seed ?? 0 }) : undefined;
   if (iw < 0 || !Number.isInteger(iw)) throw new UserError(`--iw must be a positive integer, got ${iw}`);
-  if (iw > 1 && density !== 'bound')
+  if (iw > 1 && density === 'exact')
     throw new UserError(
       `--iw applies to models with a likelihood bound; '${model.kind}' has an exact density`,
     );
@@ -123,6 +137,7 @@ export async function evaluate(
       const y = b.y && model.taxonomy.conditional ? tf.tensor1d(b.y.subarray(0, n), 'int32') : undefined;
       const logDet = ds.logDet ? ds.logDet(x) : tf.zeros([n]);
       if (density === 'exact') vals = tf.add(model.logProb!(x, y), logDet).dataSync() as Float32Array;
+      else if (est) vals = tf.add(est.logLik(x, y, rng.nextSeed()), logDet).dataSync() as Float32Array;
       else {
         vals = tf
           .add(model.logProbBound!(x, { k: 1, seed: rng.nextSeed(), y }), logDet)
@@ -141,7 +156,10 @@ export async function evaluate(
   }
   progress.stop();
   if (seen === 0) throw new UserError(`the ${split} split is empty`);
-  const metrics = [main.metric(density === 'exact' ? 'nll' : 'elbo', D)];
+  const metrics = [
+    main.metric(density === 'exact' || est?.kind === 'exact' ? 'nll' : est ? 'ais' : 'elbo', D),
+  ];
+  if (est && estPrep?.stderr) metrics[0]!.stderr = Math.hypot(metrics[0]!.stderr, estPrep.stderr);
   if (iw > 1) metrics.push(iwAcc.metric('iwae', D, iw));
   if (opts.samples && opts.samples > 0) {
     const samples = await sampleMetrics(model, ds, { n: opts.samples, seed: opts.seed ?? 0 });
@@ -158,7 +176,14 @@ export function formatEval(r: EvalResult): string {
   }
   if (r.metrics.length === 0) return `${r.split}: ${r.note ?? 'no metrics'}`;
   const parts = r.metrics.map((m) => {
-    const label = m.name === 'nll' ? 'NLL' : m.name === 'elbo' ? '-ELBO' : `-IWAE(k=${m.k})`;
+    const label =
+      m.name === 'nll'
+        ? 'NLL'
+        : m.name === 'ais'
+          ? 'NLL (AIS)'
+          : m.name === 'elbo'
+            ? '-ELBO'
+            : `-IWAE(k=${m.k})`;
     return `${label} ${m.nats.toFixed(3)} ± ${m.stderr.toFixed(3)} nats (${m.bitsPerDim.toFixed(4)} bits/dim)`;
   });
   return `${r.split} (n=${r.n}): ${parts.join(', ')}`;
