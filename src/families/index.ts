@@ -3,3 +3,4 @@ import './latent/index.js';
 import './flows/index.js';
 import './autoregressive/index.js';
 import './adversarial/index.js';
+import './energy/index.js';

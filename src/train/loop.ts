@@ -525,11 +525,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         );
         log(`epoch ${state.epoch}: ${formatEval(lastEval)}`);
         append({ type: 'eval', step: state.step, epoch: state.epoch, time: elapsed(), ...lastEval });
-        const m0 = lastEval.metrics[0]!;
-        evalHistory.push({ step: state.step, nats: m0.nats });
-        state.last = { [`test_${m0.name}`]: m0.nats };
-        const best = state.best?.[`test_${m0.name}`];
-        if (best === undefined || m0.nats < best) state.best = { [`test_${m0.name}`]: m0.nats };
+        const m0 = lastEval.metrics[0]; // none for an unnormalized density (sample metrics only)
+        if (m0) {
+          evalHistory.push({ step: state.step, nats: m0.nats });
+          state.last = { [`test_${m0.name}`]: m0.nats };
+          const best = state.best?.[`test_${m0.name}`];
+          if (best === undefined || m0.nats < best) state.best = { [`test_${m0.name}`]: m0.nats };
+        }
       }
       await writeImages();
       save();
