@@ -14,7 +14,7 @@ import type { ChainSampleOptions } from './estimate.js';
 import { gridDensity, type GridDensity } from './grid.js';
 import { ConvEnergy, MlpEnergy, type EnergyNet } from './nets.js';
 import { checkSgld, ReplayBuffer, sgld } from './sgld.js';
-import { offTape, parseOptions } from './util.js';
+import { offTape, parseOptions, randUniform } from './util.js';
 
 const autoOr = <T extends z.ZodType>(t: T) => z.union([z.literal('auto'), t]);
 
@@ -127,7 +127,7 @@ export class EBM implements GenerativeModel {
   /** n draws of U[lo, hi] in data shape */
   fresh(n: number, seed: number): tf.Tensor {
     const [lo, hi] = this.cfg.noiseRange;
-    return tf.randomUniform([n, ...this.spec.shape], lo, hi, 'float32', seed);
+    return randUniform([n, ...this.spec.shape], seed, lo, hi);
   }
 
   variables(): Map<string, tf.Variable> {

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/model.js';
 import { Rng } from '../../core/rng.js';
-import { bernoulli, logMeanExp } from './util.js';
+import { bernoulli, logMeanExp, randNormal } from './util.js';
 
 export interface RbmParams {
   /** [D, H] */
@@ -161,7 +161,7 @@ export function aisLogZ(p: RbmParams, o: AisOptions): AisResult {
   });
   let v = tf.tidy(() =>
     p.gaussian
-      ? tf.add(bA, tf.randomNormal([M, D], 0, 1, 'float32', rng.nextSeed()))
+      ? tf.add(bA, randNormal([M, D], rng.nextSeed()))
       : bernoulli(tf.broadcastTo(tf.sigmoid(bA), [M, D]), rng.nextSeed()),
   );
   let logW: tf.Tensor = tf.zeros([M]);
@@ -184,7 +184,7 @@ export function aisLogZ(p: RbmParams, o: AisOptions): AisResult {
         const h = bernoulli(tf.sigmoid(ak), rng.nextSeed());
         const mv = tf.add(bA, tf.mul(tf.add(dB, tf.matMul(h, WT)), bk));
         const vn = p.gaussian
-          ? tf.add(mv, tf.randomNormal([M, D], 0, 1, 'float32', rng.nextSeed()))
+          ? tf.add(mv, randNormal([M, D], rng.nextSeed()))
           : bernoulli(tf.sigmoid(mv), rng.nextSeed());
         return [w, vn];
       });

@@ -15,7 +15,7 @@ import { Rng } from '../../core/rng.js';
 import { dims, type DataSpec } from '../../data/spec.js';
 import type { ChainSampleOptions, Estimate } from './estimate.js';
 import { aisLogZ, enumerableLayer, exactLogZ, type AisResult, type RbmParams } from './partition.js';
-import { bernoulli, flat, offTape, parseOptions } from './util.js';
+import { bernoulli, flat, offTape, parseOptions, randNormal } from './util.js';
 
 export const RBM_SCHEMA = z.object({
   hidden: z.number().int().min(1).default(500).describe('number of binary hidden units'),
@@ -103,7 +103,7 @@ export class RBM implements GenerativeModel {
       this.pcd = tf.tidy(() =>
         tf.variable(
           cfg.visible === 'gaussian'
-            ? tf.randomNormal([cfg.chains, D], 0, 1, 'float32', s)
+            ? randNormal([cfg.chains, D], s)
             : bernoulli(tf.fill([cfg.chains, D], 0.5), s),
           false,
         ),
@@ -161,9 +161,7 @@ export class RBM implements GenerativeModel {
   sampleVisible(h: tf.Tensor2D, seed: number): tf.Tensor2D {
     return tf.tidy(() => {
       const m = this.visibleMean(h);
-      return (
-        this.gaussian ? tf.add(m, tf.randomNormal(m.shape, 0, 1, 'float32', seed)) : bernoulli(m, seed)
-      ) as tf.Tensor2D;
+      return (this.gaussian ? tf.add(m, randNormal(m.shape, seed)) : bernoulli(m, seed)) as tf.Tensor2D;
     });
   }
 
@@ -294,7 +292,7 @@ export class RBM implements GenerativeModel {
     const v0 = tf.tidy(() => {
       const bA = this.baseBias();
       return this.gaussian
-        ? tf.add(bA, tf.randomNormal([n, this.D], 0, 1, 'float32', rng.nextSeed()))
+        ? tf.add(bA, randNormal([n, this.D], rng.nextSeed()))
         : bernoulli(tf.broadcastTo(tf.sigmoid(bA), [n, this.D]), rng.nextSeed());
     }) as tf.Tensor2D;
     const v = this.gibbs(

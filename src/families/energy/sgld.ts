@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/model.js';
 import { Rng } from '../../core/rng.js';
-import { offTape } from './util.js';
+import { offTape, randNormal } from './util.js';
 
 export interface SgldOptions {
   steps: number;
@@ -38,7 +38,7 @@ export function sgld(energy: (x: tf.Tensor) => tf.Tensor1D, x0: tf.Tensor, o: Sg
     for (let t = 0; t < o.steps; t++) {
       const next = tf.tidy(() => {
         let y = tf.sub(x, tf.mul(dE(x), o.stepSize));
-        if (o.noise > 0) y = tf.add(y, tf.randomNormal(x.shape, 0, o.noise, 'float32', rng.nextSeed()));
+        if (o.noise > 0) y = tf.add(y, randNormal(x.shape, rng.nextSeed(), o.noise));
         return o.clamp ? tf.clipByValue(y, o.clamp[0], o.clamp[1]) : y;
       });
       x.dispose();

@@ -27,7 +27,7 @@ test('SGLD on a Gaussian energy: mean mu and the unadjusted-Langevin variance s^
   // stationary variance 2 eta / (1 - (1 - eta / s^2)^2) = s^2 / (1 - eta / (2 s^2))
   const energy = (x: tf.Tensor) =>
     tf.tidy(() => tf.sum(tf.div(tf.square(tf.sub(x, mu)), tf.mul(2, tf.square(s))), 1) as tf.Tensor1D);
-  const M = 4000;
+  const M = 10000;
   for (const eta of [0.02, 0.1]) {
     const x = sgld(energy, tf.zeros([M, 2]), {
       steps: 400,
@@ -48,7 +48,7 @@ test('SGLD on a Gaussian energy: mean mu and the unadjusted-Langevin variance s^
       );
     }
     // at eta = 0.1 the discretization bias of dimension 2 (s = 0.5: 0.3125 vs 0.25) is visible
-    if (eta === 0.1) assert.ok(v[1]! > 0.25 + 8 * 0.3125 * Math.sqrt(2 / M));
+    if (eta === 0.1) assert.ok(v[1]! > 0.25 + 6 * 0.3125 * Math.sqrt(2 / M));
     tf.dispose([x, mean, variance]);
   }
 });
