@@ -188,6 +188,7 @@ export class RBM implements GenerativeModel {
         variables: () => [this.W, this.b, this.c],
         loss: (batch, ctx) => {
           const x = flat(batch.x);
+          if (!this.biasesSet) this.initVisibleBias(x);
           // base rates for AIS: a running sum of the training data (state, not a parameter)
           this.dataSum.assign(tf.add(this.dataSum, tf.sum(x, 0)));
           this.dataCount.assign(tf.add(this.dataCount, x.shape[0]));
@@ -202,6 +203,26 @@ export class RBM implements GenerativeModel {
         },
       },
     ];
+  }
+
+  private biasesSet = false;
+
+  /**
+   * Before the first update of a fresh model (no data seen yet): visible biases at the base rates of the first
+   * batch, b_i = log(p_i / (1 - p_i)) (Hinton 2010, §8), or its mean for Gaussian visibles. A resumed model has
+   * seen data (dataCount > 0) and keeps its biases.
+   */
+  private initVisibleBias(x: tf.Tensor2D): void {
+    this.biasesSet = true;
+    if (this.dataCount.dataSync()[0]! > 0) return;
+    offTape(() =>
+      tf.tidy(() => {
+        const m = tf.mean(x, 0);
+        if (this.gaussian) return this.b.assign(m);
+        const p = tf.div(tf.add(tf.mul(m, x.shape[0]), 1), x.shape[0] + 2);
+        this.b.assign(tf.sub(tf.log(p), tf.log1p(tf.neg(p))));
+      }),
+    );
   }
 
   /** base-rate visible biases b_A: logit of the Laplace-smoothed data means (binary), the data mean (Gaussian) */
