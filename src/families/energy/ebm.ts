@@ -31,7 +31,7 @@ export const EBM_SCHEMA = z.object({
   sgldSteps: z.number().int().min(0).default(20).describe('SGLD steps per update (K)'),
   stepSize: autoOr(z.number())
     .default('auto')
-    .describe('SGLD gradient step; auto = 0.01 for vectors, 1 for images (Grathwohl et al. 2019)'),
+    .describe('SGLD gradient step; auto = 0.005 for vectors, 1 for images (Grathwohl et al. 2019)'),
   noise: z
     .union([z.literal('auto'), z.literal('langevin'), z.number()])
     .default('auto')
@@ -41,7 +41,7 @@ export const EBM_SCHEMA = z.object({
   alpha: autoOr(z.number().min(0))
     .default('auto')
     .describe(
-      'weight of the energy-magnitude regularizer; auto = 0.01 for vectors, 1 for images (Du & Mordatch)',
+      'weight of the energy-magnitude regularizer; auto = 0.05 for vectors, 1 for images (Du & Mordatch)',
     ),
   noiseRange: autoOr(z.tuple([z.number(), z.number()]))
     .default('auto')
@@ -65,7 +65,7 @@ export function resolveEbmConfig(raw: Record<string, unknown>, spec: DataSpec) {
   const why = ebmAccepts(spec, c);
   if (why) throw new UserError(`model 'ebm': ${why}`);
   const image = spec.kind === 'image' && spec.shape.length === 3;
-  const stepSize = c.stepSize === 'auto' ? (image ? 1 : 0.01) : c.stepSize;
+  const stepSize = c.stepSize === 'auto' ? (image ? 1 : 0.005) : c.stepSize;
   const noise =
     c.noise === 'langevin' || (c.noise === 'auto' && !image)
       ? Math.sqrt(2 * stepSize)
@@ -85,7 +85,7 @@ export function resolveEbmConfig(raw: Record<string, unknown>, spec: DataSpec) {
     stepSize,
     noise,
     noiseRange,
-    alpha: c.alpha === 'auto' ? (image ? 1 : 0.01) : c.alpha,
+    alpha: c.alpha === 'auto' ? (image ? 1 : 0.05) : c.alpha,
     sampleSteps: c.sampleSteps === 'auto' ? Math.max(100, 10 * c.sgldSteps) : c.sampleSteps,
   };
 }
