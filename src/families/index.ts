@@ -4,3 +4,4 @@ import './flows/index.js';
 import './autoregressive/index.js';
 import './adversarial/index.js';
 import './diffusion/index.js';
+import './energy/index.js';

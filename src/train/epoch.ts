@@ -31,11 +31,13 @@ export async function endEpoch(run: Run): Promise<void> {
     run.lastEval = res;
     run.log(`epoch ${state.epoch}: ${formatEval(res)}`);
     run.append({ type: 'eval', step: state.step, epoch: state.epoch, time: run.elapsed(), ...res });
-    const m0 = res.metrics[0]!;
-    run.evalHistory.push({ step: state.step, nats: m0.nats });
-    state.last = { [`test_${m0.name}`]: m0.nats };
-    const best = state.best?.[`test_${m0.name}`];
-    if (best === undefined || m0.nats < best) state.best = { [`test_${m0.name}`]: m0.nats };
+    const m0 = res.metrics[0]; // none for an unnormalized density (sample metrics only)
+    if (m0) {
+      run.evalHistory.push({ step: state.step, nats: m0.nats });
+      state.last = { [`test_${m0.name}`]: m0.nats };
+      const best = state.best?.[`test_${m0.name}`];
+      if (best === undefined || m0.nats < best) state.best = { [`test_${m0.name}`]: m0.nats };
+    }
   }
   run.save();
   if (run.opts.images ?? true) await writeEpochPictures(run);

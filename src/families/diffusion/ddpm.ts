@@ -13,6 +13,7 @@ import { sampleLabels } from '../../core/labels.js';
 import {
   UserError,
   type Batch,
+  type Estimate,
   type GenerativeModel,
   type Objective,
   type SampleOptions,
@@ -82,14 +83,7 @@ export function ddpmTaxonomy(config: { conditional: boolean }): Taxonomy {
   };
 }
 
-/** A likelihood estimate the model offers (local copy of the agreed Estimate interface, until merge). */
-export interface Estimate {
-  name: string;
-  label: string;
-  kind: 'exact' | 'bound' | 'estimate';
-  prepare?: (opts: { seed: number }) => Promise<{ stderr?: number; info?: Record<string, number> } | void>;
-  logLik: (x: tf.Tensor, y: tf.Tensor1D | undefined, seed: number) => tf.Tensor1D;
-}
+export type { Estimate } from '../../core/model.js';
 
 export class DDPM implements GenerativeModel {
   readonly taxonomy: Taxonomy;

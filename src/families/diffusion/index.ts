@@ -2,30 +2,32 @@
 //   ddpm           DDPM (Ho et al. 2020): eps / x0 / v prediction, ancestral or DDIM sampling, VLB bound
 //   flow-matching  flow matching / rectified flow (Lipman et al. 2023; Liu et al. 2023), Euler / Heun
 // Both take `conditional: true` for classifier-free guidance (Ho & Salimans 2022).
-import { registerModel } from '../../core/model.js';
+import { registerModelEntry } from '../../core/registry.js';
 import type { DataSpec } from '../../data/spec.js';
-import { DDPM, ddpmSchema } from './ddpm.js';
-import { FlowMatching, flowMatchingSchema } from './flow-matching.js';
+import { DDPM, ddpmSchema, ddpmTaxonomy } from './ddpm.js';
+import { FlowMatching, flowMatchingSchema, flowMatchingTaxonomy } from './flow-matching.js';
 
 const accepts = (spec: DataSpec): string | null =>
   spec.shape.length === 0 ? 'data has no dimensions' : null;
 
-registerModel({
+registerModelEntry({
   kind: 'ddpm',
   family: 'diffusion',
   description:
     'denoising diffusion probabilistic model, ancestral or DDIM sampling (Ho et al. 2020; Song et al. 2021)',
-  defaults: ddpmSchema.parse({}),
+  schema: ddpmSchema,
+  taxonomy: ddpmTaxonomy,
   accepts,
   create: (config, spec, seed) => new DDPM('ddpm', config, spec, seed),
 });
 
-registerModel({
+registerModelEntry({
   kind: 'flow-matching',
   family: 'diffusion',
   description:
     'flow matching / rectified flow on straight paths, Euler or Heun sampling (Lipman et al. 2023; Liu et al. 2023)',
-  defaults: flowMatchingSchema.parse({}),
+  schema: flowMatchingSchema,
+  taxonomy: flowMatchingTaxonomy,
   accepts,
   create: (config, spec, seed) => new FlowMatching('flow-matching', config, spec, seed),
 });
