@@ -2,13 +2,14 @@
 // time and each batch goes to the sink (render.ts) at once. Batch b > 0 uses seed deriveSeed(seed, b), so a
 // result depends on (seed, batchSize), and n <= batchSize gives exactly model.sample(n, { seed }).
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, type GenerativeModel } from '../core/model.js';
+import { UserError, type GenerativeModel, type SampleOptions } from '../core/model.js';
 import { displayTransform } from '../data/index.js';
 import { dims, type DataSpec } from '../data/spec.js';
 import { deriveSeed } from '../data/transforms.js';
 import type { DatasetConfig } from '../data/types.js';
 import { loadCheckpoint, readCheckpointConfig } from '../train/checkpoint.js';
 import { NonFiniteSampleError, countNonFinite } from '../train/loop.js';
+import { Progress } from '../train/progress.js';
 import { stderrLog, useBackend, type Log } from './common.js';
 import {
   LIMITS,
@@ -29,6 +30,10 @@ export interface SampleBatchOptions {
   seed?: number;
   label?: number;
   temperature?: number;
+  /** iterative samplers (diffusion, energy models): sampler, steps, DDIM eta, guidance weight */
+  iterative?: Pick<SampleOptions, 'sampler' | 'steps' | 'eta' | 'guidance'>;
+  /** progress over the whole call: after step i of total (total = batches x steps of one batch) */
+  onProgress?: (i: number, total: number) => void;
 }
 
 /** Raw model-space samples, batch by batch: { x: count * D values, offset of the first, count }. */
@@ -39,13 +44,19 @@ export async function* sampleBatches(
   const bs = opts.batchSize ?? DEFAULT_SAMPLE_BATCH;
   if (!Number.isInteger(bs) || bs < 1) throw new UserError(`--batch-size must be a positive integer`);
   const seed = opts.seed ?? 0;
+  const nBatches = Math.ceil(opts.n / bs);
   for (let b = 0, offset = 0; offset < opts.n; b++, offset += bs) {
     const count = Math.min(bs, opts.n - offset);
+    const progress = opts.onProgress;
     const t = tf.tidy(() =>
       model.sample(count, {
         seed: b === 0 ? seed : deriveSeed(seed, b),
         ...(opts.label !== undefined ? { label: opts.label } : {}),
         ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+        ...opts.iterative,
+        ...(progress
+          ? { onStep: (i: number, total: number) => progress(b * total + i, nBatches * total) }
+          : {}),
       }),
     );
     const x = (await t.data()) as Float32Array;
@@ -156,22 +167,37 @@ export async function sampleToFile(ckptDir: string, opts: SampleToFileOptions): 
   const { config } = readCheckpointConfig(ckptDir);
   const { out, format } = planSampleOutput(config.spec, opts.n, opts.out);
   checkLabel(opts.label, config.model.kind, config.spec, config.model.taxonomy.conditional);
+  const given = Object.keys(opts.iterative ?? {});
+  if (given.length && config.model.taxonomy.sampling !== 'iterative')
+    throw new UserError(
+      `--${given[0]}: model '${config.model.kind}' samples in one pass (its taxonomy says sampling direct); sampler options apply to iterative samplers`,
+    );
   const display = displayTransform(config.data as DatasetConfig | null, config.spec);
   await useBackend(opts.backend);
   const ck = loadCheckpoint(ckptDir, { useEma: opts.useEma ?? true });
   const model = ck.model;
+  const bar = model.taxonomy.sampling === 'iterative' ? new Progress('auto') : null;
+  let started = false;
+  const onProgress = (i: number, total: number) => {
+    if (!started) bar!.start(total, `sample ${opts.n}`);
+    started = true;
+    bar!.update(i, '');
+  };
   try {
     const { seconds } = await writeSamples(model, {
       ...opts,
       out,
       display,
       where: ` (checkpoint step ${ck.config.state.step})`,
+      ...(bar ? { onProgress } : {}),
     });
+    bar?.stop();
     if (out !== undefined) log(`wrote ${opts.n} samples to ${out}`);
     if (model.taxonomy.sampling === 'iterative')
       log(`sampling: ${seconds.toFixed(2)} s, ${(opts.n / seconds).toFixed(2)} samples/s`);
     return { n: opts.n, out, format, seconds };
   } finally {
+    bar?.stop();
     model.dispose();
   }
 }

@@ -6,7 +6,7 @@ import { intArg, numArg, parse, printHelp, type Command } from '../args.js';
 
 const help =
   () => `usage: genmodels sample <ckpt> [--n 64] [--label k] [--seed N] [--temperature T] [--out samples.png]
-                        [--batch-size N] [--backend B]
+                        [--batch-size N] [--backend B] [--sampler S] [--steps N] [--eta E] [--guidance W]
 
   <ckpt> is a run directory (runs/NAME) or its checkpoint/ folder.
   The format follows --out's extension: .png gives a grid of images (image data) or a scatter (2-D data),
@@ -16,7 +16,13 @@ const help =
   writes at most ${LIMITS.gridImages} images to a PNG grid, ${LIMITS.scatterPoints} points to a scatter PNG and
   ${LIMITS.csvRows} rows to a CSV. Batch b > 0 is drawn with a seed derived from (--seed, b).
   --temperature T scales the latent noise (flows: z ~ N(0, T^2 I)). NaN/Inf samples are reported (exit 1)
-  and no file is written.`;
+  and no file is written.
+  Iterative samplers (diffusion, energy models) show a progress bar with ETA and take:
+  --sampler S     ddpm | ddim (DDPM checkpoints), euler | heun (flow matching)
+  --steps N       sampler steps (DDIM's S, ODE steps, SGLD / Gibbs steps); default: the model's sampleSteps
+  --eta E         DDIM stochasticity, >= 0 (0: deterministic)
+  --guidance W    classifier-free guidance weight w of a conditional diffusion model:
+                  eps = (1 + w) eps(x, y) - w eps(x)`;
 
 async function run(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(
@@ -29,6 +35,10 @@ async function run(argv: string[]): Promise<number> {
       temperature: { type: 'string' },
       'batch-size': { type: 'string' },
       backend: { type: 'string' },
+      sampler: { type: 'string' },
+      steps: { type: 'string' },
+      eta: { type: 'string' },
+      guidance: { type: 'string' },
     },
     'sample',
   );
@@ -36,12 +46,22 @@ async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError('sample needs one checkpoint directory');
   const label = intArg(o.label, '--label', 0);
   const temperature = numArg(o.temperature, '--temperature');
+  const steps = intArg(o.steps, '--steps', 1);
+  const eta = numArg(o.eta, '--eta');
+  const guidance = numArg(o.guidance, '--guidance');
+  const iterative = {
+    ...(o.sampler !== undefined ? { sampler: String(o.sampler) } : {}),
+    ...(steps !== undefined ? { steps } : {}),
+    ...(eta !== undefined ? { eta } : {}),
+    ...(guidance !== undefined ? { guidance } : {}),
+  };
   await sampleToFile(positionals[0]!, {
     n: intArg(o.n, '--n', 1) ?? 64,
     seed: intArg(o.seed, '--seed', 0) ?? 0,
     batchSize: intArg(o['batch-size'], '--batch-size', 1) ?? DEFAULT_SAMPLE_BATCH,
     ...(label !== undefined ? { label } : {}),
     ...(temperature !== undefined ? { temperature } : {}),
+    iterative,
     ...(o.out !== undefined ? { out: String(o.out) } : {}),
     ...(o.backend !== undefined ? { backend: String(o.backend) } : {}),
   });
