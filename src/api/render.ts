@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import { UserError } from '../core/model.js';
 import { fsyncDir, tempName } from '../io/atomic.js';
-import { Canvas, savePng, scatterPlot, type GridOptions, type RGB } from '../io/png.js';
+import { GridBuilder, savePng, scatterPlot, type GridOptions } from '../io/png.js';
+
+export { GridBuilder };
 
 /** What one sample / interpolate call may produce (the commands' help states these). */
 export const LIMITS = {
@@ -81,59 +83,6 @@ export function csvSink(file: string | undefined, D: number): Sink {
       if (tmp !== undefined) fs.rmSync(tmp, { force: true });
     },
   };
-}
-
-/**
- * A grid of n images [H, W, C] (C = 1 or 3, values in [0,1], clipped), the layout of io/png.ts imageGrid:
- * nrow images per row (default ceil(sqrt(n))), `padding` pixels between them, upscaled by `scale`.
- */
-export class GridBuilder {
-  readonly canvas: Canvas;
-  private next = 0;
-  private readonly nrow: number;
-  private readonly pad: number;
-  private readonly s: number;
-  constructor(
-    readonly n: number,
-    readonly shape: number[],
-    opts: GridOptions = {},
-  ) {
-    const [H, W, C = 1] = shape as [number, number, number?];
-    if (shape.length < 2 || shape.length > 3 || (C !== 1 && C !== 3))
-      throw new Error(`GridBuilder wants [H,W] or [H,W,1|3], got [${shape}]`);
-    this.nrow = Math.max(1, Math.min(n, opts.nrow ?? Math.ceil(Math.sqrt(n))));
-    const rows = Math.max(1, Math.ceil(n / this.nrow));
-    this.pad = opts.padding ?? 2;
-    this.s = opts.scale ?? Math.max(1, Math.floor(56 / H));
-    const pv = Math.round(255 * Math.min(1, Math.max(0, opts.padValue ?? 0.5)));
-    this.canvas = new Canvas(
-      this.nrow * (W * this.s + this.pad) + this.pad,
-      rows * (H * this.s + this.pad) + this.pad,
-      [pv, pv, pv],
-    );
-  }
-  /** paint the next `count` images (values count * H * W * C) */
-  add(values: Float32Array, count: number): void {
-    const [H, W, C = 1] = this.shape as [number, number, number?];
-    if (values.length !== count * H * W * C || this.next + count > this.n)
-      throw new Error(`GridBuilder.add: ${values.length} values for ${count} more of ${this.n} images`);
-    const q = (v: number) => Math.round(255 * (Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0));
-    const { s, pad, nrow } = this;
-    for (let j = 0; j < count; j++, this.next++) {
-      const i = this.next;
-      const ox = pad + (i % nrow) * (W * s + pad);
-      const oy = pad + Math.floor(i / nrow) * (H * s + pad);
-      for (let y = 0; y < H; y++)
-        for (let x = 0; x < W; x++) {
-          const b = ((j * H + y) * W + x) * C;
-          const c: RGB =
-            C === 1
-              ? [q(values[b]!), q(values[b]!), q(values[b]!)]
-              : [q(values[b]!), q(values[b + 1]!), q(values[b + 2]!)];
-          this.canvas.fillRect(ox + x * s, oy + y * s, s, s, c);
-        }
-    }
-  }
 }
 
 /** A PNG grid of n images of `shape` (n <= LIMITS.gridImages). */

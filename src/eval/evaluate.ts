@@ -123,19 +123,6 @@ export async function evaluate(
   const density = model.taxonomy.density as Density;
   const seed = opts.seed ?? 0;
   const iw = opts.iw ?? 0;
-  type Est = {
-    name: string;
-    kind: string;
-    prepare?: (o: { seed: number }) => Promise<{ stderr?: number } | void>;
-    logLik: (x: tf.Tensor, y: tf.Tensor1D | undefined, seed: number) => tf.Tensor1D;
-  };
-  const est =
-    density === 'estimate'
-      ? (model as unknown as { estimates?: (o: { iw: number }) => Est[] }).estimates?.({ iw })[0]
-      : undefined;
-  if (density === 'estimate' && !est)
-    throw new Error(`model '${model.kind}' claims an estimate but has no estimates()`);
-  const estPrep = est?.prepare ? await est.prepare({ seed: opts.seed ?? 0 }) : undefined;
   if (iw < 0 || !Number.isInteger(iw)) throw new UserError(`--iw must be a positive integer, got ${iw}`);
   const estimates = modelEstimates(model, iw);
   if (estimates.length === 0) {

@@ -52,31 +52,69 @@ export interface GridOptions {
 }
 
 /** Arrange n images [n, H, W, C] (C = 1 or 3, values in [0,1], clipped) into one grid image. */
-export function imageGrid(data: Float32Array | number[], shape: number[], opts: GridOptions = {}): Canvas {
-  if (shape.length === 3) shape = [...shape, 1];
-  const [n, H, W, C] = shape as [number, number, number, number];
-  if (shape.length !== 4 || (C !== 1 && C !== 3))
-    throw new Error(`imageGrid wants [n,H,W,1|3], got [${shape}]`);
-  if (data.length !== n * H * W * C) throw new Error(`imageGrid: ${data.length} values for shape [${shape}]`);
-  const nrow = Math.max(1, Math.min(n, opts.nrow ?? Math.ceil(Math.sqrt(n))));
-  const rows = Math.max(1, Math.ceil(n / nrow));
-  const pad = opts.padding ?? 2;
-  const s = opts.scale ?? Math.max(1, Math.floor(56 / H));
-  const pv = Math.round(255 * Math.min(1, Math.max(0, opts.padValue ?? 0.5)));
-  const cv = new Canvas(nrow * (W * s + pad) + pad, rows * (H * s + pad) + pad, [pv, pv, pv]);
-  const q = (v: number) => Math.round(255 * (Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0));
-  for (let i = 0; i < n; i++) {
-    const ox = pad + (i % nrow) * (W * s + pad);
-    const oy = pad + Math.floor(i / nrow) * (H * s + pad);
-    for (let y = 0; y < H; y++)
-      for (let x = 0; x < W; x++) {
-        const b = ((i * H + y) * W + x) * C;
-        const c: RGB =
-          C === 1 ? [q(data[b]!), q(data[b]!), q(data[b]!)] : [q(data[b]!), q(data[b + 1]!), q(data[b + 2]!)];
-        cv.fillRect(ox + x * s, oy + y * s, s, s, c);
-      }
+/**
+ * A grid of n images [H, W, C] (C = 1 or 3, values in [0,1], clipped), painted batch by batch:
+ * nrow images per row (default ceil(sqrt(n))), `padding` pixels between them, upscaled by `scale`.
+ */
+export class GridBuilder {
+  readonly canvas: Canvas;
+  private next = 0;
+  private readonly nrow: number;
+  private readonly pad: number;
+  private readonly s: number;
+  constructor(
+    readonly n: number,
+    readonly shape: number[],
+    opts: GridOptions = {},
+  ) {
+    const [H, W, C = 1] = shape as [number, number, number?];
+    if (shape.length < 2 || shape.length > 3 || (C !== 1 && C !== 3))
+      throw new Error(`GridBuilder wants [H,W] or [H,W,1|3], got [${shape}]`);
+    this.nrow = Math.max(1, Math.min(n, opts.nrow ?? Math.ceil(Math.sqrt(n))));
+    const rows = Math.max(1, Math.ceil(n / this.nrow));
+    this.pad = opts.padding ?? 2;
+    this.s = opts.scale ?? Math.max(1, Math.floor(56 / H));
+    const pv = Math.round(255 * Math.min(1, Math.max(0, opts.padValue ?? 0.5)));
+    this.canvas = new Canvas(
+      this.nrow * (W * this.s + this.pad) + this.pad,
+      rows * (H * this.s + this.pad) + this.pad,
+      [pv, pv, pv],
+    );
   }
-  return cv;
+  /** paint the next `count` images (values count * H * W * C) */
+  add(values: Float32Array, count: number): void {
+    const [H, W, C = 1] = this.shape as [number, number, number?];
+    if (values.length !== count * H * W * C || this.next + count > this.n)
+      throw new Error(`GridBuilder.add: ${values.length} values for ${count} more of ${this.n} images`);
+    const q = (v: number) => Math.round(255 * (Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0));
+    const { s, pad, nrow } = this;
+    for (let j = 0; j < count; j++, this.next++) {
+      const i = this.next;
+      const ox = pad + (i % nrow) * (W * s + pad);
+      const oy = pad + Math.floor(i / nrow) * (H * s + pad);
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) {
+          const b = ((j * H + y) * W + x) * C;
+          const c: RGB =
+            C === 1
+              ? [q(values[b]!), q(values[b]!), q(values[b]!)]
+              : [q(values[b]!), q(values[b + 1]!), q(values[b + 2]!)];
+          this.canvas.fillRect(ox + x * s, oy + y * s, s, s, c);
+        }
+    }
+  }
+}
+
+/** n images [n, H, W, C] (or [n, H, W]) at once: a GridBuilder given them in one batch. */
+export function imageGrid(data: Float32Array | number[], shape: number[], opts: GridOptions = {}): Canvas {
+  const [n, ...hwc] = shape as [number, ...number[]];
+  if ((shape.length !== 3 && shape.length !== 4) || (shape.length === 4 && hwc[2] !== 1 && hwc[2] !== 3))
+    throw new Error(`imageGrid wants [n,H,W,1|3], got [${shape}]`);
+  if (data.length !== shape.reduce((a, b) => a * b, 1))
+    throw new Error(`imageGrid: ${data.length} values for shape [${shape}]`);
+  const g = new GridBuilder(n, hwc, opts);
+  g.add(data instanceof Float32Array ? data : Float32Array.from(data), n);
+  return g.canvas;
 }
 
 // ------------------------------------------------------------------ wrappers over src/plot (older API)

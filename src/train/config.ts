@@ -1,5 +1,6 @@
 // The training configuration: one zod schema (types, ranges, defaults, descriptions). makeTrainConfig
 // validates user values against it and reports the first problem as a one-line UserError.
+import { nearestName } from '../core/options.js';
 import { z } from 'zod';
 import { UserError } from '../core/model.js';
 
@@ -78,31 +79,6 @@ export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export const TRAIN_DEFAULTS: TrainConfig = TrainConfigSchema.parse({});
 
 const TRAIN_KEYS = Object.keys(TrainConfigSchema.shape);
-
-/** Levenshtein distance (for "did you mean") */
-function editDistance(a: string, b: string): number {
-  a = a.toLowerCase();
-  b = b.toLowerCase();
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++)
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/** the known name nearest to `name`, if it is plausibly a typo of it */
-export function nearestName(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = editDistance(name, k);
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
 
 /** Merge user values over the defaults and validate them (UserError naming the bad key). */
 export function makeTrainConfig(over: Partial<Record<keyof TrainConfig, unknown>> = {}): TrainConfig {
