@@ -107,6 +107,8 @@ export interface GenerativeModel {
   logProbBound?(x: tf.Tensor, opts: { k: number; seed: number; y?: tf.Tensor1D }): tf.Tensor1D;
   /** the likelihood estimates eval reports (default: from the taxonomy, see src/eval/estimates.ts) */
   estimates?(opts: { iw: number }): Estimate[];
+  /** energy E(x) per example, p(x) proportional to exp(-E(x)) (energy-based models; lower = more normal) */
+  energy?(x: tf.Tensor): tf.Tensor1D;
   /** samples in data space, shape [n, ...spec.shape] */
   sample(n: number, opts?: SampleOptions): tf.Tensor;
   encode?(x: tf.Tensor, y?: tf.Tensor1D): tf.Tensor;

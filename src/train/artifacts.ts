@@ -121,9 +121,10 @@ export interface DensityGrid {
 }
 
 /**
- * p(x) of a 2D exact-density model on an n x n grid of cell centers spanning the range of `points`
- * (interleaved x,y, model space) padded by 15%; row j = y index from the bottom. A conditional model's
- * density is the mixture over classes with equal weights.
+ * p(x) of a 2D model on an n x n grid of cell centers spanning the range of `points` (interleaved x,y, model
+ * space) padded by 15%; row j = y index from the bottom. Exact densities: exp(log p); a conditional model's
+ * density is the mixture over classes with equal weights. Energy models (no log Z): exp(-E) normalized over
+ * the grid, Z = sum over cells of exp(-E) times the cell area (exact up to the mass outside the grid).
  */
 export function densityGrid(model: GenerativeModel, points: Float32Array, n: number): DensityGrid {
   const xRange = paddedRange(
@@ -142,8 +143,15 @@ export function densityGrid(model: GenerativeModel, points: Float32Array, n: num
       grid[2 * (j * n + i) + 1] = yRange[0] + ((j + 0.5) * (yRange[1] - yRange[0])) / n;
     }
   const K = model.taxonomy.conditional ? (model.spec.numClasses ?? 1) : 1;
+  const exact = model.taxonomy.density === 'exact' && !!model.logProb;
   tf.tidy(() => {
     const x = tf.tensor2d(grid, [n * n, 2]);
+    if (!exact) {
+      const cell = ((xRange[1] - xRange[0]) * (yRange[1] - yRange[0])) / (n * n);
+      const negE = tf.neg(model.energy!(x));
+      density.set(tf.div(tf.exp(tf.sub(negE, tf.logSumExp(negE))), cell).dataSync());
+      return;
+    }
     let p: tf.Tensor = tf.zeros([n * n]);
     for (let k = 0; k < K; k++) {
       const y = model.taxonomy.conditional ? (tf.fill([n * n], k, 'int32') as tf.Tensor1D) : undefined;
@@ -154,10 +162,11 @@ export function densityGrid(model: GenerativeModel, points: Float32Array, n: num
   return { density, n, xRange, yRange };
 }
 
-/** a model whose density can be pictured: exact log p(x) of 2-D vectors */
+/** a model whose density can be pictured: 2-D vectors, with an exact log p(x) or an energy */
 export function hasDensityPicture(model: GenerativeModel): boolean {
   const s = model.spec;
-  return model.taxonomy.density === 'exact' && !!model.logProb && s.kind === 'vector' && dims(s) === 2;
+  const exact = model.taxonomy.density === 'exact' && !!model.logProb;
+  return (exact || !!model.energy) && s.kind === 'vector' && dims(s) === 2;
 }
 
 /**
@@ -169,7 +178,8 @@ export async function writeDensity(
   file: string,
   opts: { points: Float32Array; n?: number; title?: string },
 ): Promise<{ grid: DensityGrid; nonFinite: number; written: boolean }> {
-  if (!hasDensityPicture(model)) throw new Error(`model '${model.kind}' has no exact 2-D density to picture`);
+  if (!hasDensityPicture(model))
+    throw new Error(`model '${model.kind}' has no 2-D density (exact or energy) to picture`);
   const grid = densityGrid(model, opts.points, opts.n ?? 100);
   const nonFinite = countNonFinite(grid.density);
   if (nonFinite > 0) return { grid, nonFinite, written: false };

@@ -92,6 +92,31 @@ test('densityGrid integrates to one over a box holding the mass, peaks at the me
   m.dispose();
 });
 
+test('an energy model without log Z: the grid density is exp(-E) normalized on the grid, equal to the exact one', () => {
+  // E(x) = -log N(x; mu, sigma) + c for a constant c the grid normalization must remove
+  const exact = new DiagGauss(VEC2, {}, 5);
+  exact.mu.assign(tf.tensor1d([0.5, -1]));
+  exact.logSigma.assign(tf.tensor1d([Math.log(0.7), Math.log(1.3)]));
+  const energyModel = Object.create(exact) as GenerativeModel;
+  Object.defineProperty(energyModel, 'taxonomy', {
+    value: { ...exact.taxonomy, family: 'energy', density: 'unnormalized' },
+  });
+  Object.defineProperty(energyModel, 'logProb', { value: undefined }); // only the energy is known
+  energyModel.energy = (x) => tf.tidy(() => tf.add(tf.neg(exact.logProb(x)), 17.5) as tf.Tensor1D);
+  const pts = new Float32Array([0.5 - 2.8, -1 - 5.2, 0.5 + 2.8, -1 + 5.2]);
+  const want = densityGrid(exact, pts, 120);
+  const got = densityGrid(energyModel, pts, 120);
+  let maxErr = 0;
+  let peak = 0;
+  for (let i = 0; i < got.density.length; i++) {
+    maxErr = Math.max(maxErr, Math.abs(got.density[i]! - want.density[i]!));
+    peak = Math.max(peak, want.density[i]!);
+  }
+  // the grid holds all but ~1e-4 of the mass, so the two agree to that share of the peak
+  assert.ok(maxErr < 2e-3 * peak, `max |difference| ${maxErr} against a peak of ${peak}`);
+  exact.dispose();
+});
+
 test('writeLossCurve: nothing for one record; series per objective plus the evaluations', async () => {
   const rec = (step: number, nll: number): StepRecord => ({
     type: 'train',
