@@ -34,6 +34,16 @@ function colorScale(names: string[], colors: (string | undefined)[]) {
   return { domain: names, range: names.map((_, i) => colors[i] ?? PALETTE[i % PALETTE.length]!) };
 }
 
+/** the color channel of a multi-series plot: one color per series name, a legend at the top right */
+function seriesColor(names: string[], colors: (string | undefined)[], extra: object = {}) {
+  return {
+    type: 'nominal',
+    title: null,
+    scale: colorScale(names, colors),
+    legend: { orient: 'top-right', fillColor: 'white', padding: 4, ...extra },
+  };
+}
+
 function frame(opts: PlotOptions, w: number, h: number) {
   return {
     $schema: SCHEMA,
@@ -94,13 +104,10 @@ export function linePlotSpec(series: LineSeriesData[], opts: LinePlotOptions = {
       },
       color: {
         field: 'series',
-        type: 'nominal',
-        title: null,
-        scale: colorScale(
+        ...seriesColor(
           names,
           series.map((s) => s.color),
         ),
-        legend: { orient: 'top-right', fillColor: 'white', padding: 4 },
       },
     },
   } as PlotSpec;
@@ -153,13 +160,11 @@ export function scatterSpec(series: ScatterSeriesData[], opts: PlotOptions = {})
   const names = series.map((s) => s.name);
   const color = {
     datum: '',
-    type: 'nominal',
-    title: null,
-    scale: colorScale(
+    ...seriesColor(
       names,
       series.map((s) => s.color),
+      { symbolOpacity: 1 },
     ),
-    legend: { orient: 'top-right', fillColor: 'white', padding: 4, symbolOpacity: 1 },
   };
   const layers = series.map((s) => {
     const values: { x: number; y: number }[] = [];
@@ -382,13 +387,10 @@ export function histogramSpec(series: HistogramSeriesData[], opts: HistogramOpti
       y2: { datum: 0 },
       color: {
         field: 'series',
-        type: 'nominal',
-        title: null,
-        scale: colorScale(
+        ...seriesColor(
           names,
           series.map((s) => s.color),
         ),
-        legend: { orient: 'top-right', fillColor: 'white', padding: 4 },
       },
     },
   } as PlotSpec;

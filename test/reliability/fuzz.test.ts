@@ -14,7 +14,7 @@ import { modelEntry, UserError } from '../../src/core/model.js';
 import { Rng } from '../../src/core/rng.js';
 import { loadDataset, parseDataArg } from '../../src/data/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
-import { Adam, Ema } from '../../src/train/optim.js';
+import { ADAM_DEFAULTS, Adam, Ema } from '../../src/train/optim.js';
 import { mutateCheckpoint, mutateCsv } from './mutate.js';
 
 await tf.setBackend('cpu');
@@ -33,16 +33,7 @@ function baseCheckpoint(): string {
   const ds = loadDataset(data);
   const entry = modelEntry('realnvp');
   const model = entry.create({ ...entry.defaults, layers: 2, hidden: 8 }, ds.spec, 0);
-  const opt = new Adam(model.variables(), {
-    lr: 1e-3,
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: 1e-8,
-    weightDecay: 0,
-    schedule: 'constant',
-    warmupSteps: 0,
-    clipNorm: 0,
-  });
+  const opt = new Adam(model.variables(), ADAM_DEFAULTS);
   const ema = new Ema(model.variables(), 0.99);
   const dir = path.join(ROOT, 'base', 'checkpoint');
   saveCheckpoint(dir, {

@@ -39,6 +39,18 @@ export const COMMON_OPTIONS = {
   conditional: z.boolean().default(false).describe('class-conditional p(x | y)'),
 };
 
+/** the options of the convolutional (image) models' output head and class conditioning (PixelCNN, Gated) */
+export const IMAGE_HEAD_OPTIONS = {
+  headChannels: z.int().min(1).default(64).describe('channels of the 1x1 output head'),
+  classMap: z
+    .int()
+    .min(0)
+    .default(8)
+    .describe(
+      'conditional models: channels of the per-class spatial map (eq. 5); 0 = class bias only (eq. 4)',
+    ),
+};
+
 /** Resolve the common keys ('auto' output from the data domain). */
 export function resolveCommon(
   c: { output: OutputKind | 'auto'; mixtures: number; conditional: boolean },

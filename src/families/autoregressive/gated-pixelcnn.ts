@@ -15,7 +15,13 @@ import { UserError } from '../../core/model.js';
 import type { DataSpec } from '../../data/spec.js';
 import { z } from 'zod';
 import { parseModelOptions } from '../../core/registry.js';
-import { Autoregressive, COMMON_OPTIONS, resolveCommon, type SamplerSession } from './base.js';
+import {
+  Autoregressive,
+  COMMON_OPTIONS,
+  IMAGE_HEAD_OPTIONS,
+  resolveCommon,
+  type SamplerSession,
+} from './base.js';
 import { ClassBias, ClassMap, Conv2d, Linear1x1, Params } from './masked.js';
 import { rowCroppedSession } from './pixelcnn.js';
 
@@ -29,14 +35,7 @@ export const GATED_PIXELCNN_SCHEMA = z.object({
     .refine((k) => k % 2 === 1, 'must be odd')
     .default(5)
     .describe('kernel of the vertical and horizontal stacks'),
-  headChannels: z.int().min(1).default(64).describe('channels of the 1x1 output head'),
-  classMap: z
-    .int()
-    .min(0)
-    .default(8)
-    .describe(
-      'conditional models: channels of the per-class spatial map (eq. 5); 0 = class bias only (eq. 4)',
-    ),
+  ...IMAGE_HEAD_OPTIONS,
 });
 
 interface Layer {

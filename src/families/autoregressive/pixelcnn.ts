@@ -12,7 +12,13 @@ import { UserError } from '../../core/model.js';
 import type { DataSpec } from '../../data/spec.js';
 import { z } from 'zod';
 import { parseModelOptions } from '../../core/registry.js';
-import { Autoregressive, COMMON_OPTIONS, resolveCommon, type SamplerSession } from './base.js';
+import {
+  Autoregressive,
+  COMMON_OPTIONS,
+  IMAGE_HEAD_OPTIONS,
+  resolveCommon,
+  type SamplerSession,
+} from './base.js';
 import { ClassBias, ClassMap, Conv2d, Linear1x1, Params, convMask } from './masked.js';
 
 export const PIXELCNN_SCHEMA = z.object({
@@ -31,14 +37,7 @@ export const PIXELCNN_SCHEMA = z.object({
     .refine((k) => k % 2 === 1, 'must be odd')
     .default(3)
     .describe('kernel of the mask-B layers in the blocks'),
-  headChannels: z.int().min(1).default(64).describe('channels of the 1x1 output head'),
-  classMap: z
-    .int()
-    .min(0)
-    .default(8)
-    .describe(
-      'conditional models: channels of the per-class spatial map (eq. 5); 0 = class bias only (eq. 4)',
-    ),
+  ...IMAGE_HEAD_OPTIONS,
 });
 
 interface Block {
