@@ -23,7 +23,8 @@ export interface Recipe {
     data?: Record<string, unknown>;
   };
   /** samples: number of samples for sample metrics (FID, precision/recall; density-'none' models always get them) */
-  eval?: { iw?: number; split?: 'test' | 'train'; batchSize?: number; samples?: number };
+  /** seeds > 1: evaluate again with seeds 1..seeds-1 (the spread of a stochastic estimate such as AIS log Z) */
+  eval?: { iw?: number; split?: 'test' | 'train'; batchSize?: number; samples?: number; seeds?: number };
   target?: { metric: string; nats?: number; bitsPerDim?: number; reference?: string };
 }
 
@@ -114,14 +115,21 @@ export async function reproduce(recipe: Recipe, opts: ReproduceOptions = {}): Pr
   } else log(`${outDir}: training complete (${done} epochs), evaluating`);
 
   // 2. evaluate as the recipe says
-  const { result, config, backend } = await evalCheckpoint(outDir, {
-    split: recipe.eval?.split ?? 'test',
-    iw,
-    batchSize: recipe.eval?.batchSize ?? 100,
-    seed: 0,
-    ...(recipe.eval?.samples !== undefined ? { samples: recipe.eval.samples } : {}),
-    ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
-  });
+  const evalAt = (seed: number) =>
+    evalCheckpoint(outDir, {
+      split: recipe.eval?.split ?? 'test',
+      iw,
+      batchSize: recipe.eval?.batchSize ?? 100,
+      seed,
+      ...(recipe.eval?.samples !== undefined ? { samples: recipe.eval.samples } : {}),
+      ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
+    });
+  const { result, config, backend } = await evalAt(0);
+  const repeats: EvalResult[] = [];
+  for (let seed = 1; seed < (recipe.eval?.seeds ?? 1); seed++) {
+    log(`${recipe.name}: evaluation with seed ${seed}`);
+    repeats.push((await evalAt(seed)).result);
+  }
 
   // 3. the results-table row
   const overridden = [
@@ -135,6 +143,7 @@ export async function reproduce(recipe: Recipe, opts: ReproduceOptions = {}): Pr
     backend,
     command: `genmodels reproduce ${recipe.name}`,
     overridden,
+    ...(repeats.length > 0 ? { repeats } : {}),
     ...(recipe.target ? { target: recipe.target } : {}),
   });
   return { interrupted: false, outDir, eval: result, table, backend };

@@ -18,6 +18,8 @@ export interface ResultContext {
    *  likelihood rows */
   overridden?: ('epochs' | 'iw')[];
   target?: { nats?: number; reference?: string };
+  /** the same evaluation with other seeds (recipe eval.seeds): their spread goes into result.json */
+  repeats?: EvalResult[];
 }
 
 export interface ResultTable {
@@ -83,6 +85,24 @@ export interface ResultRecord {
   trainSec?: number;
   backend: string;
   row: string;
+  /** per metric: its value under each evaluation seed (seed 0 first), their mean and standard deviation */
+  seeds?: Record<string, { values: number[]; mean: number; sd: number; info?: Record<string, number>[] }>;
+}
+
+/** each metric of r and its repeats: values over the seeds, mean and sample standard deviation */
+function seedSpread(r: EvalResult, repeats: EvalResult[]): NonNullable<ResultRecord['seeds']> {
+  const out: NonNullable<ResultRecord['seeds']> = {};
+  for (const m of r.metrics) {
+    const all = [m, ...repeats.map((x) => x.metrics.find((y) => y.name === m.name))].filter(
+      (x): x is NonNullable<typeof x> => x !== undefined,
+    );
+    const values = all.map((x) => x.nats);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length - 1));
+    const info = all.map((x) => x.info).filter((x): x is Record<string, number> => x !== undefined);
+    out[m.name] = { values, mean, sd, ...(info.length > 0 ? { info } : {}) };
+  }
+  return out;
 }
 
 /** Write DIR/result.json and DIR/result.md (the row); returns the table. */
@@ -96,6 +116,7 @@ export function writeResult(outDir: string, name: string, r: EvalResult, ctx: Re
     ...(ctx.state.elapsedSec !== undefined ? { trainSec: ctx.state.elapsedSec } : {}),
     backend: ctx.backend,
     row: table.row,
+    ...(ctx.repeats && ctx.repeats.length > 0 ? { seeds: seedSpread(r, ctx.repeats) } : {}),
   };
   fs.writeFileSync(path.join(outDir, 'result.json'), JSON.stringify(record, null, 2) + '\n');
   fs.writeFileSync(path.join(outDir, 'result.md'), table.row + '\n');

@@ -61,6 +61,11 @@ export const TrainConfigSchema = z.strictObject({
   evalIw: count('a non-negative integer')
     .default(0)
     .describe('also report IWAE-k each epoch (bound models; 0 = ELBO only)'),
+  evalEvery: int('an integer >= 1', 1)
+    .default(1)
+    .describe(
+      'evaluate on the test split every evalEvery epochs and after the last (the checkpoint is written every epoch)',
+    ),
   sampleN: int(`an integer in [0, ${MAX_SAMPLE_N}]`, 0, MAX_SAMPLE_N)
     .default(64)
     .describe('samples drawn for the per-epoch sample PNG (0 = none)'),

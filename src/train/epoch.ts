@@ -17,7 +17,8 @@ import type { Run } from './setup.js';
 /** evaluate, checkpoint, draw (state.epoch has just been incremented) */
 export async function endEpoch(run: Run): Promise<void> {
   const { model, cfg, ds, state } = run;
-  if (model.taxonomy.density !== 'none') {
+  const evalDue = state.epoch % cfg.evalEvery === 0 || state.epoch >= cfg.epochs;
+  if (model.taxonomy.density !== 'none' && evalDue) {
     const res = await run.withEma(() =>
       evaluate(model, ds, {
         split: 'test',

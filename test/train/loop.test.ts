@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { loadCheckpoint, readCheckpointConfig } from '../../src/train/checkpoint.js';
 import { UserError } from '../../src/core/model.js';
 import type { DataSpec } from '../../src/data/spec.js';
 import {
@@ -23,6 +23,7 @@ import { DiagGauss, fakeDataset, VEC_SPEC } from './tiny.js';
 await tf.setBackend('cpu');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gm-loop-'));
 const quiet = { progress: 'none' as const, log: () => {} };
+const loadCheckpointEpoch = (dir: string) => readCheckpointConfig(dir).config.state.epoch;
 const readJsonl = (f: string) =>
   fs
     .readFileSync(f, 'utf8')
@@ -140,6 +141,32 @@ test('resume across an epoch boundary matches the uninterrupted run, including e
   const evals = readJsonl(path.join(a, 'metrics.jsonl')).filter((r) => r.type === 'eval');
   assert.equal(evals.length, 3);
   assert.ok(fs.existsSync(path.join(a, 'loss.png')));
+});
+
+test('evalEvery: evaluates every N epochs and after the last, checkpoints every epoch', async () => {
+  const out = tmp();
+  const m = new DiagGauss(VEC_SPEC, {}, 0);
+  const cfg = makeTrainConfig({ epochs: 5, batchSize: 8, seed: 0, sampleN: 0, evalEvery: 2 });
+  const epochsSaved: number[] = [];
+  await train({
+    model: m,
+    dataset: fakeDataset(16, 8),
+    outDir: out,
+    config: cfg,
+    images: false,
+    onStep: () => {
+      if (fs.existsSync(path.join(out, 'checkpoint'))) epochsSaved.push(loadCheckpointEpoch(out));
+    },
+    ...quiet,
+  });
+  m.dispose();
+  const evals = readJsonl(path.join(out, 'metrics.jsonl')).filter((r) => r.type === 'eval');
+  assert.deepEqual(
+    evals.map((r) => r.epoch),
+    [2, 4, 5],
+  );
+  assert.deepEqual([...new Set(epochsSaved)], [1, 2, 3, 4]); // seen during the next epoch's steps
+  assert.throws(() => makeTrainConfig({ evalEvery: 0 }), UserError);
 });
 
 test('tensor count stays flat over many steps', async () => {
