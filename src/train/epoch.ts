@@ -18,7 +18,10 @@ import type { Run } from './setup.js';
 export async function endEpoch(run: Run): Promise<void> {
   const { model, cfg, ds, state } = run;
   const evalDue = state.epoch % cfg.evalEvery === 0 || state.epoch >= cfg.epochs;
-  if (model.taxonomy.density !== 'none' && evalDue) {
+  // models judged only by their samples (density none | unnormalized) are not evaluated each epoch: 10,000
+  // samples (FID) cost more than an epoch; `eval` / `reproduce` measure them once
+  const density = model.taxonomy.density;
+  if (density !== 'none' && density !== 'unnormalized' && evalDue) {
     const res = await run.withEma(() =>
       evaluate(model, ds, {
         split: 'test',
