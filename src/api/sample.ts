@@ -10,6 +10,13 @@ import type { DatasetConfig } from '../data/types.js';
 import { loadCheckpoint, readCheckpointConfig } from '../train/checkpoint.js';
 import { NonFiniteSampleError, countNonFinite } from '../train/loop.js';
 import { Progress } from '../train/progress.js';
+import {
+  captureHook,
+  trajectoryCapture,
+  writeTrajectory,
+  TRAJECTORY_FRAMES,
+  type TrajectoryCapture,
+} from './trajectory.js';
 import { stderrLog, useBackend, type Log } from './common.js';
 import {
   LIMITS,
@@ -34,6 +41,8 @@ export interface SampleBatchOptions {
   iterative?: Pick<SampleOptions, 'sampler' | 'steps' | 'eta' | 'guidance'>;
   /** progress over the whole call: after step i of total (total = batches x steps of one batch) */
   onProgress?: (i: number, total: number) => void;
+  /** iterative samplers: keep the first batch's chain states for a trajectory picture (trajectory.ts) */
+  trajectory?: TrajectoryCapture;
 }
 
 /** Raw model-space samples, batch by batch: { x: count * D values, offset of the first, count }. */
@@ -57,6 +66,7 @@ export async function* sampleBatches(
         ...(progress
           ? { onStep: (i: number, total: number) => progress(b * total + i, nBatches * total) }
           : {}),
+        ...(b === 0 && opts.trajectory ? { onState: captureHook(opts.trajectory) } : {}),
       }),
     );
     const x = (await t.data()) as Float32Array;
@@ -137,8 +147,13 @@ export async function writeSamples(
   return { n: opts.n, seconds: (performance.now() - t0) / 1000 };
 }
 
-export interface SampleToFileOptions extends Omit<WriteSamplesOptions, 'display' | 'where' | 'title'> {
+export interface SampleToFileOptions extends Omit<
+  WriteSamplesOptions,
+  'display' | 'where' | 'title' | 'trajectory'
+> {
   backend?: string;
+  /** iterative samplers: a PNG of the first chains' states along the chain, `frames` of them (default 10) */
+  trajectory?: { out: string; frames?: number };
   /** use the EMA weights when the run kept them (default true) */
   useEma?: boolean;
   log?: Log;
@@ -167,11 +182,21 @@ export async function sampleToFile(ckptDir: string, opts: SampleToFileOptions): 
   const { config } = readCheckpointConfig(ckptDir);
   const { out, format } = planSampleOutput(config.spec, opts.n, opts.out);
   checkLabel(opts.label, config.model.kind, config.spec, config.model.taxonomy.conditional);
-  const given = Object.keys(opts.iterative ?? {});
+  const given = [...Object.keys(opts.iterative ?? {}), ...(opts.trajectory ? ['save-trajectory'] : [])];
   if (given.length && config.model.taxonomy.sampling !== 'iterative')
     throw new UserError(
       `--${given[0]}: model '${config.model.kind}' samples in one pass (its taxonomy says sampling direct); sampler options apply to iterative samplers`,
     );
+  if (opts.trajectory && outputFormat(opts.trajectory.out, '--save-trajectory') !== 'png')
+    throw new UserError(`--save-trajectory ${opts.trajectory.out}: the trajectory is a picture (.png)`);
+  const capture = opts.trajectory
+    ? trajectoryCapture(
+        config.spec,
+        opts.n,
+        opts.batchSize ?? DEFAULT_SAMPLE_BATCH,
+        opts.trajectory.frames ?? TRAJECTORY_FRAMES.default,
+      )
+    : undefined;
   const display = displayTransform(config.data as DatasetConfig | null, config.spec);
   await useBackend(opts.backend);
   const ck = loadCheckpoint(ckptDir, { useEma: opts.useEma ?? true });
@@ -184,15 +209,23 @@ export async function sampleToFile(ckptDir: string, opts: SampleToFileOptions): 
     bar!.update(i, '');
   };
   try {
+    const { trajectory: _t, ...rest } = opts;
     const { seconds } = await writeSamples(model, {
-      ...opts,
+      ...rest,
       out,
       display,
       where: ` (checkpoint step ${ck.config.state.step})`,
       ...(bar ? { onProgress } : {}),
+      ...(capture ? { trajectory: capture } : {}),
     });
     bar?.stop();
     if (out !== undefined) log(`wrote ${opts.n} samples to ${out}`);
+    if (capture && opts.trajectory) {
+      await writeTrajectory(opts.trajectory.out, config.spec, capture, display);
+      log(
+        `wrote the trajectory (${capture.captured.length} frames of ${capture.rows} chains) to ${opts.trajectory.out}`,
+      );
+    }
     if (model.taxonomy.sampling === 'iterative')
       log(`sampling: ${seconds.toFixed(2)} s, ${(opts.n / seconds).toFixed(2)} samples/s`);
     return { n: opts.n, out, format, seconds };

@@ -68,6 +68,12 @@ export interface SampleOptions {
   sampler?: string;
   /** progress of an iterative sampler: called after step i of total */
   onStep?: (i: number, total: number) => void;
+  /**
+   * the chain's state for trajectory pictures: called at the start (i = 0) and after step i of total; `x()`
+   * returns the current state in the space sample() returns (a new tensor the caller disposes), and is only
+   * computed when called
+   */
+  onState?: (i: number, total: number, x: () => tf.Tensor) => void;
 }
 
 /**

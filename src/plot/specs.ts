@@ -198,6 +198,41 @@ export function scatterSpec(series: ScatterSeriesData[], opts: PlotOptions = {})
   } as PlotSpec;
 }
 
+/** side-by-side scatter plots of 2-D point sets on shared axes */
+export function scatterStripSpec(panels: { title: string; points: ArrayLike<number> }[]): PlotSpec {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const p of panels)
+    for (let i = 0; i + 1 < p.points.length; i += 2)
+      if (Number.isFinite(p.points[i]!) && Number.isFinite(p.points[i + 1]!)) {
+        xs.push(p.points[i]!);
+        ys.push(p.points[i + 1]!);
+      }
+  const [xd, yd] = [paddedRange(xs, 0.05), paddedRange(ys, 0.05)];
+  return {
+    $schema: SCHEMA,
+    background: 'white',
+    hconcat: panels.map((p) => {
+      const values: { x: number; y: number }[] = [];
+      for (let i = 0; i + 1 < p.points.length; i += 2) {
+        const [x, y] = [p.points[i]!, p.points[i + 1]!];
+        if (Number.isFinite(x) && Number.isFinite(y)) values.push({ x: round(x), y: round(y) });
+      }
+      return {
+        title: p.title,
+        width: 160,
+        height: 160,
+        data: { values },
+        mark: { type: 'circle', size: 5, opacity: 0.6, clip: true, color: '#4c78a8' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: null, scale: { domain: xd, nice: false } },
+          y: { field: 'y', type: 'quantitative', title: null, scale: { domain: yd, nice: false } },
+        },
+      };
+    }),
+  } as PlotSpec;
+}
+
 // ----------------------------------------------------------------------------------------- density
 
 export interface DensityGridData {

@@ -2,11 +2,13 @@
 import { UserError } from '../../core/model.js';
 import { LIMITS } from '../../api/render.js';
 import { DEFAULT_SAMPLE_BATCH, sampleToFile } from '../../api/sample.js';
+import { TRAJECTORY_FRAMES } from '../../api/trajectory.js';
 import { intArg, numArg, parse, printHelp, type Command } from '../args.js';
 
 const help =
   () => `usage: genmodels sample <ckpt> [--n 64] [--label k] [--seed N] [--temperature T] [--out samples.png]
                         [--batch-size N] [--backend B] [--sampler S] [--steps N] [--eta E] [--guidance W]
+                        [--save-trajectory FILE.png [--trajectory-frames F]]
 
   <ckpt> is a run directory (runs/NAME) or its checkpoint/ folder.
   The format follows --out's extension: .png gives a grid of images (image data) or a scatter (2-D data),
@@ -22,7 +24,11 @@ const help =
   --steps N       sampler steps (DDIM's S, ODE steps, SGLD / Gibbs steps); default: the model's sampleSteps
   --eta E         DDIM stochasticity, >= 0 (0: deterministic)
   --guidance W    classifier-free guidance weight w of a conditional diffusion model:
-                  eps = (1 + w) eps(x, y) - w eps(x)`;
+                  eps = (1 + w) eps(x, y) - w eps(x)
+  --save-trajectory FILE.png
+                  also draw the chain: the state x_t of the first batch's chains at F evenly spaced steps
+                  (start and end included; --trajectory-frames F, default ${TRAJECTORY_FRAMES.default}); images: one row per
+                  chain (up to 8), 2-D data: one scatter per step`;
 
 async function run(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(
@@ -39,6 +45,8 @@ async function run(argv: string[]): Promise<number> {
       steps: { type: 'string' },
       eta: { type: 'string' },
       guidance: { type: 'string' },
+      'save-trajectory': { type: 'string' },
+      'trajectory-frames': { type: 'string' },
     },
     'sample',
   );
@@ -49,6 +57,9 @@ async function run(argv: string[]): Promise<number> {
   const steps = intArg(o.steps, '--steps', 1);
   const eta = numArg(o.eta, '--eta');
   const guidance = numArg(o.guidance, '--guidance');
+  const frames = intArg(o['trajectory-frames'], '--trajectory-frames', 2);
+  if (frames !== undefined && o['save-trajectory'] === undefined)
+    throw new UserError('--trajectory-frames goes with --save-trajectory FILE.png');
   const iterative = {
     ...(o.sampler !== undefined ? { sampler: String(o.sampler) } : {}),
     ...(steps !== undefined ? { steps } : {}),
@@ -64,6 +75,9 @@ async function run(argv: string[]): Promise<number> {
     iterative,
     ...(o.out !== undefined ? { out: String(o.out) } : {}),
     ...(o.backend !== undefined ? { backend: String(o.backend) } : {}),
+    ...(o['save-trajectory'] !== undefined
+      ? { trajectory: { out: String(o['save-trajectory']), ...(frames !== undefined ? { frames } : {}) } }
+      : {}),
   });
   return 0;
 }

@@ -103,6 +103,19 @@ export class DataMap {
   logJacobian(): number {
     return this.scaled ? dims(this.spec) * Math.LN2 : 0;
   }
+  /** the sampler's sampling options with onState reporting data-space states (what sample() returns) */
+  samplerHooks(o: SampleOptions): Pick<SampleOptions, 'onStep' | 'onState'> {
+    const { onStep, onState } = o;
+    return {
+      ...(onStep ? { onStep } : {}),
+      ...(onState
+        ? {
+            onState: (i: number, n: number, x: () => tf.Tensor) =>
+              onState(i, n, () => tf.tidy(() => this.fromModel(x()))),
+          }
+        : {}),
+    };
+  }
   /** x_0hat is clipped to [-1, 1] while sampling images (Ho et al.'s sampler) */
   clip(): [number, number] | null {
     return this.scaled ? [-1, 1] : null;

@@ -292,7 +292,7 @@ export class DDPM implements GenerativeModel {
         steps: a.steps,
         seed: opts.seed ?? 0,
         clip: this.map.clip(),
-        ...(opts.onStep ? { onStep: opts.onStep } : {}),
+        ...this.map.samplerHooks(opts),
       };
       const x0 =
         a.sampler === 'ddim'

@@ -143,7 +143,7 @@ export class FlowMatching implements GenerativeModel {
         steps: a.steps,
         seed: opts.seed ?? 0,
         method: a.sampler as 'euler' | 'heun',
-        ...(opts.onStep ? { onStep: opts.onStep } : {}),
+        ...this.map.samplerHooks(opts),
       });
       const out = this.map.fromModel(x1);
       x1.dispose();

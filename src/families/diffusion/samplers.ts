@@ -9,6 +9,7 @@
 //     (Lipman et al. 2023 sec. 2; Liu et al. 2023 eq. 1; Heun's second-order step as in Karras et al. 2022 Alg. 1).
 // Every step checks the iterate for NaN/Inf and names the step where it appeared.
 import * as tf from '@tensorflow/tfjs-core';
+import type { SampleOptions } from '../../core/model.js';
 import { Rng } from '../../core/rng.js';
 import { NonFiniteSampleError } from '../../train/loop.js';
 import type { NoiseSchedule } from './schedule.js';
@@ -28,6 +29,8 @@ export interface SamplerOptions {
   /** clip x_0hat to this range at every step (images in [-1, 1], Ho et al.'s sampler) */
   clip?: [number, number] | null;
   onStep?: (i: number, total: number) => void;
+  /** the state x_t at the start (i = 0) and after step i (SampleOptions.onState) */
+  onState?: SampleOptions['onState'];
 }
 
 /** The S sampling times tau_1 < ... < tau_S = T (tau_i = round(i T / S)), with tau_0 = 0 in front. */
@@ -67,17 +70,20 @@ function iterate(
   x0: tf.Tensor,
   total: number,
   what: string,
-  onStep: SamplerOptions['onStep'],
+  o: Pick<SamplerOptions, 'onStep' | 'onState'>,
   step: (x: tf.Tensor, i: number) => tf.Tensor,
 ): tf.Tensor {
   let x = x0;
+  const { onStep, onState } = o;
   try {
+    onState?.(0, total, () => tf.clone(x));
     for (let i = 1; i <= total; i++) {
       const next = tf.tidy(() => step(x, i));
       x.dispose();
       x = next;
       checkFinite(x, i, total, what);
       onStep?.(i, total);
+      onState?.(i, total, () => tf.clone(x));
     }
     return x;
   } catch (e) {
@@ -95,7 +101,7 @@ export function ddpmSample(
   const rng = new Rng(opts.seed);
   const tau = timesteps(sched.T, opts.steps);
   const S = opts.steps;
-  return iterate(start(opts, rng), S, 'DDPM sampling', opts.onStep, (x, i) => {
+  return iterate(start(opts, rng), S, 'DDPM sampling', opts, (x, i) => {
     const [t, s] = [tau[S - i + 1]!, tau[S - i]!];
     const x0 = x0From(sched, x, eps(x, t), t, opts.clip);
     const p = sched.posterior(s, t);
@@ -115,7 +121,7 @@ export function ddimSample(
   const rng = new Rng(opts.seed);
   const tau = timesteps(sched.T, opts.steps);
   const S = opts.steps;
-  return iterate(start(opts, rng), S, 'DDIM sampling', opts.onStep, (x, i) => {
+  return iterate(start(opts, rng), S, 'DDIM sampling', opts, (x, i) => {
     const [t, s] = [tau[S - i + 1]!, tau[S - i]!];
     const e = eps(x, t);
     const x0 = x0From(sched, x, e, t, opts.clip);
@@ -134,7 +140,7 @@ export function odeSample(v: VelocityFn, opts: SamplerOptions & { method: 'euler
   const N = opts.steps;
   const h = 1 / N;
   const what = `${opts.method === 'euler' ? 'Euler' : 'Heun'} sampling`;
-  return iterate(start(opts, rng), N, what, opts.onStep, (x, i) => {
+  return iterate(start(opts, rng), N, what, opts, (x, i) => {
     const t = (i - 1) * h;
     const k1 = v(x, t);
     const xe = tf.add(x, tf.mul(k1, h));

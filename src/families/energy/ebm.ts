@@ -144,14 +144,20 @@ export class EBM implements GenerativeModel {
   }
 
   /** K SGLD steps from x0 with the model's step size, noise and clamp */
-  chain(x0: tf.Tensor, steps: number, seed: number, onStep?: (i: number, total: number) => void): tf.Tensor {
+  chain(
+    x0: tf.Tensor,
+    steps: number,
+    seed: number,
+    hooks: Pick<ChainSampleOptions, 'onStep' | 'onState'> = {},
+  ): tf.Tensor {
     return sgld((x) => this.net.apply(x), x0, {
       steps,
       stepSize: this.cfg.stepSize,
       noise: this.cfg.noise,
       seed,
       ...(this.clamp ? { clamp: this.clamp } : {}),
-      ...(onStep ? { onStep } : {}),
+      ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
+      ...(hooks.onState ? { onState: hooks.onState } : {}),
     });
   }
 
@@ -195,7 +201,7 @@ export class EBM implements GenerativeModel {
     const rng = new Rng(opts.seed ?? 0);
     const x0 = this.fresh(n, rng.nextSeed());
     try {
-      return this.chain(x0, steps, rng.nextSeed(), opts.onStep);
+      return this.chain(x0, steps, rng.nextSeed(), opts);
     } finally {
       x0.dispose();
     }

@@ -5,7 +5,7 @@
 //   Replay buffer (Du & Mordatch 2019, §3.1): each chain starts from a stored negative, or with probability
 //   `restart` from fresh noise; the chains' end points are written back.
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../../core/model.js';
+import { UserError, type SampleOptions } from '../../core/model.js';
 import { Rng } from '../../core/rng.js';
 import { offTape, randNormal } from './util.js';
 
@@ -17,6 +17,8 @@ export interface SgldOptions {
   /** clamp every iterate to [lo, hi] (data in [0, 1]) */
   clamp?: [number, number];
   onStep?: (i: number, total: number) => void;
+  /** the chain's state at the start (t = 0) and after step t (SampleOptions.onState) */
+  onState?: SampleOptions['onState'];
 }
 
 export function checkSgld(o: { steps: number; stepSize: number; noise: number }): void {
@@ -35,6 +37,7 @@ export function sgld(energy: (x: tf.Tensor) => tf.Tensor1D, x0: tf.Tensor, o: Sg
     const rng = new Rng(o.seed);
     const dE = tf.grad((x: tf.Tensor) => tf.sum(energy(x)));
     let x = tf.clone(x0);
+    o.onState?.(0, o.steps, () => tf.clone(x));
     for (let t = 0; t < o.steps; t++) {
       const next = tf.tidy(() => {
         let y = tf.sub(x, tf.mul(dE(x), o.stepSize));
@@ -44,6 +47,7 @@ export function sgld(energy: (x: tf.Tensor) => tf.Tensor1D, x0: tf.Tensor, o: Sg
       x.dispose();
       x = next;
       o.onStep?.(t + 1, o.steps);
+      o.onState?.(t + 1, o.steps, () => tf.clone(x));
     }
     return x;
   });
