@@ -47,9 +47,10 @@ export function buildAddon({ nativeDir, rebuild, allowHeaderDownload = false, lo
   const addon = path.join(nativeDir, 'build', 'Release', 'torch_addon.node');
   const lt = findLibtorch(env);
   if (lt.missing) {
-    const fix = env.LIBTORCH
-      ? `LIBTORCH=/path/to/libtorch ${rebuild}`
-      : `${APT} && ${rebuild}   (or LIBTORCH=/path/to/libtorch ${rebuild})`;
+    const fix =
+      env.LIBTORCH || !existsSync('/usr/bin/apt-get')
+        ? `LIBTORCH=/path/to/libtorch ${rebuild}`
+        : `${APT} && ${rebuild}`;
     return { ok: false, addon, reason: `addon not built: ${lt.missing}`, fix };
   }
   const require = createRequire(import.meta.url);
@@ -96,7 +97,11 @@ export function buildAddon({ nativeDir, rebuild, allowHeaderDownload = false, lo
     process.stdout.write(log);
   }
   if (r.status !== 0) {
-    const err = log.split('\n').find((l) => /error/i.test(l) && !/^gyp (ERR|info)/.test(l));
+    // the compiler's first error, else node-gyp's own (e.g. no Python, no make)
+    const lines = log.split('\n');
+    const err =
+      lines.find((l) => /error/i.test(l) && !/^gyp (ERR|info)/.test(l)) ??
+      lines.find((l) => /^gyp ERR! stack Error: /.test(l))?.replace(/^gyp ERR! stack /, '');
     return {
       ok: false,
       addon,
