@@ -31,6 +31,10 @@ function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 function run(cmd: string, args: string[], cwd: string, env = consumerEnv()): string {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 });
+  if (r.status !== 0 && /ENOTCACHED/.test(r.stderr))
+    assert.fail(
+      `npm's cache lacks a package this test installs offline (run \`npm ci\` once: it fills ~/.npm):\n${r.stderr}`,
+    );
   assert.equal(
     r.status,
     0,
