@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { modelAliases, modelEntry, modelKinds, modelTaxonomy } from '../core/model.js';
 import * as backendMod from '../backend/index.js';
+import { torchStatus, type TorchStatus } from '../backend/index.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { FASHION_MNIST_DIR, SKLEARN_DATA_DIR, mnistDir } from '../data/paths.js';
 import type { DataSpec } from '../data/spec.js';
@@ -45,6 +46,8 @@ export interface Info {
   backendInfo: Record<string, unknown>;
   /** why backendInfo() failed, when it did */
   backendInfoError?: string;
+  /** torch in use, or why not and the command that gives it */
+  torch: TorchStatus;
   versions: { tfjsCore: string; node: string };
   cpus: number;
   models: { kind: string; family: string; description: string; taxonomy: string }[];
@@ -69,6 +72,7 @@ export async function info(backend: string): Promise<Info> {
     backend,
     backendInfo: bInfo,
     ...(bErr !== undefined ? { backendInfoError: bErr } : {}),
+    torch: torchStatus(),
     versions: { tfjsCore: tf.version_core, node: process.version },
     cpus: os.cpus().length,
     models: modelKinds().map((k) => {
@@ -85,11 +89,26 @@ export async function info(backend: string): Promise<Info> {
   };
 }
 
+/** Where torch comes from, or why it is not in use and the command that would give it. */
+function torchLines(t: TorchStatus): string[] {
+  const from =
+    t.source === 'package'
+      ? `@genmodels/torch${t.packageVersion !== undefined ? ' ' + t.packageVersion : ''}`
+      : t.source === 'checkout'
+        ? "this checkout's native/build"
+        : 'GENMODELS_TORCH_ADDON';
+  if (t.loaded) return [`  addon from: ${from}`];
+  const lines = [`  torch: not loaded: ${t.reason ?? 'unknown reason'}`];
+  if (t.fix !== undefined) lines.push(`  to get torch: ${t.fix}`);
+  return lines;
+}
+
 export function formatInfo(i: Info): string {
   const lines: string[] = [`genmodels backend: ${i.backend}`];
   for (const [k, v] of Object.entries(i.backendInfo))
     lines.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   if (i.backendInfoError !== undefined) lines.push(`  (backend info unavailable: ${i.backendInfoError})`);
+  lines.push(...torchLines(i.torch));
   lines.push(`tfjs-core: ${i.versions.tfjsCore}`);
   lines.push(`node: ${i.versions.node}, cpus: ${i.cpus}`);
   lines.push('', 'models:');

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { registerAllGradients } from './gradients.js';
+import { locateAddon, type AddonLocation } from './torch/locate.js';
 
 export type BackendName = 'torch' | 'wasm' | 'cpu';
 const NAMES: BackendName[] = ['torch', 'wasm', 'cpu'];
@@ -17,8 +18,23 @@ export interface BackendInfo {
   addonPath?: string;
 }
 
+/** Whether the torch backend is in use, and if not why and the command that would give it. */
+export interface TorchStatus {
+  loaded: boolean;
+  /** why torch is not in use (one line) */
+  reason?: string;
+  /** the one command that gives (or repairs) it, e.g. `npm install @genmodels/torch@0.1.0` */
+  fix?: string;
+  /** where the addon comes from: 'package' (@genmodels/torch), 'checkout' (native/build) or 'env' */
+  source?: AddonLocation['source'];
+  /** @genmodels/torch's version, when the addon comes from it */
+  packageVersion?: string;
+}
+
 let wasmPathsSet = false;
 let torchModule: typeof import('./torch/index.js') | undefined;
+/** why the last initBackend() did not get torch (undefined: it got it, or never tried) */
+let torchWhy: string | undefined;
 
 async function tryWasm(): Promise<boolean> {
   try {
@@ -66,6 +82,7 @@ export async function initBackend(
   const notice = (msg: string) => {
     if (!opts.quiet) process.stderr.write(`genmodels: ${msg}\n`);
   };
+  torchWhy = undefined;
   if (want === 'cpu') {
     await tf.setBackend('cpu');
     return 'cpu';
@@ -83,14 +100,25 @@ export async function initBackend(
   }
   const why = await tryTorch(threads);
   if (why === null) return 'torch';
+  torchWhy = why;
   if (want === 'torch') throw new Error(`the torch backend is unavailable: ${why}`);
+  const fix = torchFix();
   if (await tryWasm()) {
-    notice(`using the wasm backend (torch backend unavailable: ${why})`);
+    notice(`using the wasm backend (torch backend unavailable: ${why}${fix})`);
     return 'wasm';
   }
   await tf.setBackend('cpu');
-  notice(`using the slow cpu backend (torch backend unavailable: ${why}; wasm failed to load)`);
+  notice(`using the slow cpu backend (torch backend unavailable: ${why}${fix}; wasm failed to load)`);
   return 'cpu';
+}
+
+/** '; to get it: <command>' for the fallback notice ('' when the loader cannot say). */
+function torchFix(): string {
+  try {
+    return `; to get it: ${locateAddon().fix}`;
+  } catch {
+    return '';
+  }
 }
 
 /** What is running: backend name, intra-op threads, and for 'torch' the libtorch version and addon path. */
@@ -100,4 +128,31 @@ export function backendInfo(): BackendInfo {
   if (info !== undefined) return { backend, ...info };
   // wasm runs single-threaded here (no SharedArrayBuffer worker pool in Node); cpu is single-threaded
   return { backend, threads: backend === 'wasm' || backend === 'cpu' ? 1 : os.availableParallelism() };
+}
+
+/**
+ * Torch in use or not: for another backend, why (the loader's one-line reason, or that another backend was
+ * asked for) and the one command that would give torch (install, build or rebuild its addon).
+ */
+export function torchStatus(): TorchStatus {
+  let where: AddonLocation;
+  try {
+    where = locateAddon();
+  } catch (e) {
+    return { loaded: false, reason: (e as Error).message.split('\n')[0] };
+  }
+  const from = {
+    source: where.source,
+    ...(where.packageVersion !== undefined ? { packageVersion: where.packageVersion } : {}),
+  };
+  if (tf.getBackend() === 'torch') return { loaded: true, ...from };
+  const reason =
+    torchWhy ??
+    `not tried (backend '${tf.getBackend()}' was asked for)${where.path ? `; an addon is at ${where.path}` : ''}`;
+  return {
+    loaded: false,
+    reason,
+    ...(torchWhy !== undefined || where.path === undefined ? { fix: where.fix } : {}),
+    ...from,
+  };
 }

@@ -1,8 +1,6 @@
 // Loader and typings for the libtorch N-API addon (native/torch_addon.cc).
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { locateAddon } from './locate.js';
 
 /** The id of one at::Tensor in the addon's slot table (released by `dispose(id)`). */
 export type NTensor = number & { readonly __nativeTensor: true };
@@ -37,21 +35,9 @@ export interface Addon {
   readonly libtorchVersion: string;
 }
 
-const ADDON_REL = path.join('native', 'build', 'Release', 'torch_addon.node');
-
-/** Where the built addon is: $GENMODELS_TORCH_ADDON, else native/build/Release under the package root. */
+/** Where the built addon is (see locate.ts): $GENMODELS_TORCH_ADDON, native/build, or @genmodels/torch. */
 export function findAddon(): string | undefined {
-  const env = process.env.GENMODELS_TORCH_ADDON;
-  if (env) return existsSync(env) ? env : undefined;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = path.join(dir, ADDON_REL);
-    if (existsSync(p)) return p;
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return undefined;
+  return locateAddon().path;
 }
 
 let cached: { addon: Addon; path: string } | null | undefined;
@@ -59,9 +45,10 @@ let cached: { addon: Addon; path: string } | null | undefined;
 /** Load the addon once; null (with the reason in `loadError`) when it is not built or cannot load. */
 export function loadAddon(): { addon: Addon; path: string } | null {
   if (cached !== undefined) return cached;
-  const p = findAddon();
+  const where = locateAddon();
+  const p = where.path;
   if (!p) {
-    loadError = 'addon not built (run `npm run build:native`)';
+    loadError = where.reason ?? 'addon not found';
     return (cached = null);
   }
   try {
