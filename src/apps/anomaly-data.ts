@@ -126,6 +126,8 @@ export function datasetInput(
   labelColumn?: string,
 ): ScoreInput {
   if (arg === undefined) {
+    if (labelColumn !== undefined)
+      throw new UserError('--labels names a column of a CSV input (--data file.csv)');
     if (!train) throw new UserError('this checkpoint does not record its dataset: give --data');
     const ds = loadDataset(train);
     checkSpec(ds, spec, `its dataset '${train.name}'`);
