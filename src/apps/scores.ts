@@ -77,7 +77,12 @@ const zeros = (x: tf.Tensor) => tf.zeros([x.shape[0]!]) as tf.Tensor1D;
 /** The density score -log p(x) in nats of the original data, or undefined when the model has no likelihood. */
 export function densityScorer(model: GenerativeModel, opts: ScorerOptions = {}): Scorer | undefined {
   const iw = opts.iw ?? 0;
-  const e = headline(modelEstimates(model, iw), iw);
+  const list = modelEstimates(model, iw);
+  if (iw > 1 && list.length > 0 && !list.some((e) => e.k === iw))
+    throw new UserError(
+      `--iw applies to estimates that take a sample count; '${model.kind}' offers ${list.map((e) => e.label).join(', ')}`,
+    );
+  const e = headline(list, iw);
   if (!e) return undefined;
   const logDet = opts.logDet ?? zeros;
   const scorer: Scorer = {
