@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, UserError, type GenerativeModel } from '../../src/core/model.js';
 import { Rng } from '../../src/core/rng.js';
-import { loadDataset, parseDataArg, type Dataset } from '../../src/data/index.js';
+import { loadDataset, normalizeOptions, parseDataArg, type Dataset } from '../../src/data/index.js';
+import { datasetInput } from '../../src/apps/anomaly-data.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import '../../src/families/index.js';
 import { complexityScorer, modelScorer, pngBits, ratioScorer, type Scorer } from '../../src/apps/scores.js';
@@ -185,4 +186,32 @@ test('labels by class, by input, by 0/1 column; report; calibration file round t
   assert.deepEqual(fs.readdirSync(dir), ['anomaly.json']); // no temp file left
   fs.writeFileSync(file, '{"format":"x"}');
   assert.throws(() => readCalibrations(file), /not a genmodels anomaly calibration file/);
+});
+
+test('inputs: another image set goes through the training transform; the sensor-network table loads', () => {
+  const spec = {
+    kind: 'image' as const,
+    shape: [28, 28, 1],
+    domain: 'real' as const,
+    levels: 256,
+    numClasses: 10,
+  };
+  const train = { name: 'mnist', options: normalizeOptions('mnist', { logit: 0.05 }) };
+  const inp = datasetInput('mnist-fixture', 'test', train, spec);
+  assert.equal(inp.source, 'mnist-fixture:test');
+  assert.equal(inp.ds.spec.domain, 'real');
+  assert.equal(inp.ds.describe().options['logit'], 0.05);
+  // a binarized model refuses inputs in another value domain, a vector model refuses images
+  const bin = { name: 'mnist', options: normalizeOptions('mnist', {}) };
+  assert.throws(() => datasetInput('mnist-fixture', 'test', bin, spec), /sees real values; .* gives binary/);
+  assert.throws(
+    () => datasetInput('mnist-fixture', 'test', null, { kind: 'vector', shape: [784], domain: 'real' }),
+    /trained on vector data of shape \[784\]/,
+  );
+
+  const s = loadDataset(parseDataArg('sensor'));
+  assert.deepEqual(s.columns, ['humidity', 'temperature']);
+  assert.equal(s.train.n + s.test.n, 18914);
+  const events = [...s.train.y!, ...s.test.y!].filter((l) => l === 1).length;
+  assert.equal(events, 149);
 });
