@@ -63,6 +63,19 @@ export {
   type TrainRunResult,
 } from './api/run.js';
 export { evalCheckpoint, type EvalCheckpointOptions } from './api/evaluate.js';
+export { anomalyRun, formatAnomaly, type AnomalyOptions, type AnomalyResult } from './api/anomaly.js';
+export {
+  modelScorer,
+  densityScorer,
+  ratioScorer,
+  complexityScorer,
+  pngBits,
+  SCORE_METHODS,
+  type Scorer,
+  type ScoreMethod,
+} from './apps/scores.js';
+export { scoreInputs, anomalyLabels, detectionReport, calibrationFile } from './apps/anomaly.js';
+export { auroc, averagePrecision, rocCurve, bootstrap, thresholdForFpr } from './eval/roc.js';
 export {
   sampleToFile,
   writeSamples,

@@ -16,6 +16,7 @@ import type { DataSpec } from './spec.js';
 import { oneLine } from '../io/guard.js';
 import { loadCsv, normalizeTableOptions } from './tables.js';
 import { loadBreastCancer, loadDigits, normalizeDigitsOptions } from './sklearn.js';
+import { loadSensor } from './sensor.js';
 import { isToy, loadToy, normalizeToyOptions, TOY_NAMES } from './toy.js';
 import { deriveSeed } from './transforms.js';
 
@@ -48,6 +49,7 @@ const LOADERS: Record<string, Loader> = {
   'mnist-fixture': loadMnistFixture,
   digits: loadDigits,
   'breast-cancer': loadBreastCancer,
+  sensor: loadSensor,
   csv: loadCsv,
   ...Object.fromEntries(TOY_NAMES.map((n) => [n, (o: Record<string, unknown>) => loadToy(n, o)])),
 };
@@ -97,6 +99,7 @@ export function normalizeOptions(name: string, options: Record<string, unknown>)
     case 'digits':
       return normalizeDigitsOptions(options);
     case 'breast-cancer':
+    case 'sensor':
       return normalizeTableOptions(name, options);
     case 'csv':
       return normalizeTableOptions(name, options, ['path', 'label']);
