@@ -15,6 +15,7 @@ import { command as reproduce } from './commands/reproduce.js';
 import { command as trainClassifier } from './commands/train-classifier.js';
 import { command as info } from './commands/info.js';
 import { command as explain } from './commands/explain.js';
+import { command as classify } from './commands/classify.js';
 import '../families/index.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   trainClassifier,
   info,
   explain,
+  classify,
 ];
 
 function helpIndex(): string {
