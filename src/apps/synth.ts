@@ -81,7 +81,8 @@ export interface FidelityReport {
   };
 }
 
-/** Snap each one-hot group to its argmax (0/1), so that synthetic rows have real rows' categorical values. */
+/** Snap each one-hot group to its argmax (0/1) and round integer columns, so that synthetic rows take the
+ *  values real rows can take (as the CSV writes them). */
 export function snapOneHot(x: Float32Array, n: number, schema: ColumnSchema[]): Float32Array {
   const out = Float32Array.from(x);
   const d = x.length / Math.max(1, n);
@@ -89,6 +90,7 @@ export function snapOneHot(x: Float32Array, n: number, schema: ColumnSchema[]): 
     let c = i * d;
     for (const col of schema) {
       if (col.kind === 'numeric') {
+        if (col.integer) out[c] = Math.round(out[c]!);
         c++;
         continue;
       }

@@ -21,6 +21,8 @@ export interface ColumnSchema {
   kind: 'numeric' | 'categorical';
   /** the categories of a categorical column, in one-hot order */
   categories?: string[];
+  /** a numeric column of integers, dequantized (table option dequantize): written back rounded */
+  integer?: boolean;
 }
 
 /** Rows of a table before splitting. x is n * columns.length, row-major, in the model's column layout. */
@@ -285,7 +287,8 @@ export function decodeRows(x: Float32Array, n: number, schema: ColumnSchema[], d
     let c = i * d;
     for (const col of schema) {
       if (col.kind === 'numeric') {
-        row.push(String(Number(x[c++]!.toPrecision(digits))));
+        const v = x[c++]!;
+        row.push(String(col.integer ? Math.round(v) : Number(v.toPrecision(digits))));
         continue;
       }
       let best = 0;
@@ -313,6 +316,7 @@ export function storedSchema(v: unknown, d: number, where: string): ColumnSchema
         c !== null &&
         typeof c === 'object' &&
         typeof c.name === 'string' &&
+        (c.integer === undefined || typeof c.integer === 'boolean') &&
         (c.kind === 'numeric' ||
           (c.kind === 'categorical' &&
             Array.isArray(c.categories) &&

@@ -3,7 +3,9 @@
 // training split and kept in describe().stats with the column schema. A categorical column's one-hot
 // columns are not standardized; they are dequantized instead (Theis et al. 2016, as 8-bit pixels are):
 // v + u - 1/2 with u ~ U[0,1), keyed by (seed, epoch, row) on the training split and by a fixed seed on the
-// test split, so that a density model sees a continuous value whose argmax is still the category.
+// test split, so that a density model sees a continuous value whose argmax is still the category. With the
+// option dequantize=true the numeric columns holding only integers (e.g. the digits' pixel counts 0..16) get
+// the same noise before standardization (a constant or discrete column otherwise has infinite density).
 import * as zlib from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/model.js';
@@ -29,7 +31,7 @@ export {
   type Table,
 } from './csv.js';
 
-export const TABLE_OPTIONS = ['testFraction', 'seed', 'standardize', 'limit'] as const;
+export const TABLE_OPTIONS = ['testFraction', 'seed', 'standardize', 'limit', 'dequantize'] as const;
 /** Options of a generic CSV besides the table options. */
 export const CSV_OPTIONS = ['path', 'label', 'categorical'] as const;
 
@@ -120,6 +122,7 @@ export function normalizeTableOptions(name: string, opts: Options, extra: readon
   };
   const limit = optInt(name, opts, 'limit', undefined, 1);
   if (limit !== undefined) out['limit'] = limit;
+  if (optBool(name, opts, 'dequantize', false)) out['dequantize'] = true;
   for (const k of extra) if (opts[k] !== undefined) out[k] = opts[k];
   return out;
 }
@@ -127,6 +130,28 @@ export function normalizeTableOptions(name: string, opts: Options, extra: readon
 /** Which model columns are one-hot indicators of a categorical column. */
 function oneHotMask(schema: ColumnSchema[]): boolean[] {
   return schema.flatMap((c) => (c.kind === 'numeric' ? [false] : c.categories!.map(() => true)));
+}
+
+/** Which model columns get dequantization noise: one-hot columns and integer-valued numeric columns. */
+function noisyMask(schema: ColumnSchema[]): boolean[] {
+  return schema.flatMap((c) => (c.kind === 'numeric' ? [c.integer === true] : c.categories!.map(() => true)));
+}
+
+/** dequantize=true: mark the numeric columns whose training values are all integers (unless stored). */
+function integerColumns(schema: ColumnSchema[], t: Table): ColumnSchema[] {
+  if (schema.some((c) => c.integer !== undefined)) return schema;
+  const d = t.columns.length;
+  let j = 0;
+  return schema.map((c) => {
+    if (c.kind !== 'numeric') {
+      j += c.categories!.length;
+      return c;
+    }
+    let integer = true;
+    for (let i = 0; i < t.n && integer; i++) integer = Number.isInteger(t.x[i * d + j]!);
+    j++;
+    return { ...c, integer };
+  });
 }
 
 /**
@@ -140,8 +165,10 @@ export function tableDataset(
   stats?: Record<string, unknown>,
 ): Dataset {
   const d = table.columns.length;
-  const schema = table.schema ?? table.columns.map((c): ColumnSchema => ({ name: c, kind: 'numeric' }));
-  const hot = oneHotMask(schema);
+  const schema0 = table.schema ?? table.columns.map((c): ColumnSchema => ({ name: c, kind: 'numeric' }));
+  const schema = opts['dequantize'] === true ? integerColumns(schema0, table) : schema0;
+  // the columns that get dequantization noise: one-hot columns, and integer columns under dequantize=true
+  const hot = noisyMask(schema);
   const anyHot = hot.some(Boolean);
   const { train: trIdx, test: teIdx } = splitIndices(
     table.n,
@@ -162,7 +189,7 @@ export function tableDataset(
       std = stats['std'];
     } else {
       ({ mean, std } = fitStandardization(train, d));
-      hot.forEach((h, j) => {
+      oneHotMask(schema).forEach((h, j) => {
         if (h) [mean![j], std![j]] = [0, 1];
       });
     }
@@ -192,8 +219,7 @@ export function tableDataset(
     prepare(x, ctx) {
       if (!mean && !anyHot) return x;
       const out = new Float32Array(x.length);
-      if (mean && std) for (let i = 0; i < x.length; i++) out[i] = (x[i]! - mean[i % d]!) / std[i % d]!;
-      else out.set(x);
+      out.set(x);
       if (anyHot) {
         // per-row noise keyed by the row's position, as images' dequantization (transforms.ts)
         const seed = ctx.split === 'test' ? TEST_SEED : deriveSeed(ctx.seed, ctx.epoch, 3);
@@ -205,6 +231,7 @@ export function tableDataset(
           }
         }
       }
+      if (mean && std) for (let i = 0; i < x.length; i++) out[i] = (out[i]! - mean[i % d]!) / std[i % d]!;
       return out;
     },
     toDisplay(x) {
