@@ -289,14 +289,13 @@ function coverageSpec(r: ClassifyReport) {
     y: pts.map((p) => f(p) ?? NaN),
   });
   const series = [
-    line('accuracy, rejecting low p(x)', r.coverage, (p) => p.accuracy),
-    line('accuracy, rejecting low max p(y|x)', r.coverageByConfidence, (p) => p.accuracy),
+    line('accuracy, by p(x)', r.coverage, (p) => p.accuracy),
+    line('accuracy, by max p(y|x)', r.coverageByConfidence, (p) => p.accuracy),
   ];
   if (r.rejection.ood) {
-    series.push(line(`${r.rejection.ood.data} rejected, by p(x)`, r.coverage, (p) => p.oodRejected));
-    series.push(
-      line(`${r.rejection.ood.data} rejected, by max p(y|x)`, r.coverageByConfidence, (p) => p.oodRejected),
-    );
+    const ood = path.basename(r.rejection.ood.data);
+    series.push(line(`${ood} rejected, by p(x)`, r.coverage, (p) => p.oodRejected));
+    series.push(line(`${ood} rejected, by max p(y|x)`, r.coverageByConfidence, (p) => p.oodRejected));
   }
   return linePlotSpec(series, {
     title: `Bayes-rule classification (${r.mode}, ${r.estimate}): test accuracy ${(100 * r.test.accuracy).toFixed(2)}%`,
