@@ -297,11 +297,16 @@ function coverageSpec(r: ClassifyReport) {
     series.push(line(`${ood} rejected, by p(x)`, r.coverage, (p) => p.oodRejected));
     series.push(line(`${ood} rejected, by max p(y|x)`, r.coverageByConfidence, (p) => p.oodRejected));
   }
-  return linePlotSpec(series, {
+  const spec = linePlotSpec(series, {
     title: `Bayes-rule classification (${r.mode}, ${r.estimate}): test accuracy ${(100 * r.test.accuracy).toFixed(2)}%`,
     xlabel: 'coverage (share of in-distribution test inputs accepted)',
     ylabel: 'accuracy / share rejected',
   });
+  // the series names are long: let the legend show them whole
+  const legend = (spec as { encoding?: { color?: { legend?: Record<string, unknown> } } }).encoding?.color
+    ?.legend;
+  if (legend) legend['labelLimit'] = 400;
+  return spec;
 }
 
 /** The report as a short markdown table (what the command prints). */
