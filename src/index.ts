@@ -121,3 +121,9 @@ export {
   type ReproduceResult,
 } from './api/reproduce.js';
 export { info, formatInfo, datasetLocation, taxonomyLine, type Info } from './api/info.js';
+// applications (issue 18): Bayes-rule classification with rejection, synthetic table rows
+export { classifyRuns, formatClassify, type ClassifyOptions, type ClassifyReport } from './api/classify.js';
+export * as classify from './apps/classify.js';
+export { synthToFile, type SynthOptions, type SynthResult } from './api/synth.js';
+export { fidelity, formatFidelity, synthLabels, type FidelityReport } from './apps/synth.js';
+export { readTableFor, tableDecoder, type ColumnSchema, type TableRows } from './data/tables.js';

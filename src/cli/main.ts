@@ -16,6 +16,8 @@ import { command as trainClassifier } from './commands/train-classifier.js';
 import { command as info } from './commands/info.js';
 import { command as explain } from './commands/explain.js';
 import { command as anomaly } from './commands/anomaly.js';
+import { command as classify } from './commands/classify.js';
+import { command as synth } from './commands/synth.js';
 import '../families/index.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -28,6 +30,8 @@ export const COMMANDS: readonly Command[] = [
   info,
   explain,
   anomaly,
+  classify,
+  synth,
 ];
 
 function helpIndex(): string {

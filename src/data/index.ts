@@ -14,7 +14,7 @@ import {
 import { imageToDisplay } from './transforms.js';
 import type { DataSpec } from './spec.js';
 import { oneLine } from '../io/guard.js';
-import { loadCsv, normalizeTableOptions } from './tables.js';
+import { CSV_OPTIONS, loadCsv, normalizeTableOptions } from './tables.js';
 import { loadBreastCancer, loadDigits, normalizeDigitsOptions } from './sklearn.js';
 import { loadSensor } from './sensor.js';
 import { isToy, loadToy, normalizeToyOptions, TOY_NAMES } from './toy.js';
@@ -102,7 +102,7 @@ export function normalizeOptions(name: string, options: Record<string, unknown>)
     case 'sensor':
       return normalizeTableOptions(name, options);
     case 'csv':
-      return normalizeTableOptions(name, options, ['path', 'label']);
+      return normalizeTableOptions(name, options, CSV_OPTIONS);
     default:
       throw new UserError(`unknown dataset '${name}' (known: ${DATASET_NAMES.join(', ')}, or a .csv file)`);
   }

@@ -52,7 +52,7 @@ export function readDigits(file = path.join(SKLEARN_DATA_DIR, 'digits.csv.gz')):
     }
     y[i] = labelOf(r[64]!, file, i, 10);
   });
-  return { n: rows.length, columns: names.slice(0, 64), x, y, numClasses: 10 };
+  return { n: rows.length, columns: names.slice(0, 64), x, y, numClasses: 10, label: 'label' };
 }
 
 const CANCER_FEATURES = [
@@ -92,7 +92,7 @@ export function readBreastCancer(file = path.join(SKLEARN_DATA_DIR, 'breast_canc
     for (let j = 0; j < d; j++) x[i * d + j] = r[j]!;
     y[i] = labelOf(r[d]!, file, i, 2);
   });
-  return { n, columns, x, y, classes, numClasses: 2 };
+  return { n, columns, x, y, classes, numClasses: 2, label: 'target' };
 }
 
 export function loadBreastCancer(opts: Options, stats?: Record<string, unknown>): Dataset {

@@ -1,29 +1,39 @@
-// Tabular data: a CSV reader (header row, numeric columns, optional label column), a seeded train/test
-// split, and standardization z = (x - mean) / std fitted on the training split and kept in describe().stats.
+// Tabular data: reading a CSV (csv.ts: header row, numeric and categorical columns, optional label column),
+// a seeded train/test split, and standardization z = (x - mean) / std of the numeric columns fitted on the
+// training split and kept in describe().stats with the column schema. A categorical column's one-hot
+// columns are not standardized; they are dequantized instead (Theis et al. 2016, as 8-bit pixels are):
+// v + u - 1/2 with u ~ U[0,1), keyed by (seed, epoch, row) on the training split and by a fixed seed on the
+// test split, so that a density model sees a continuous value whose argmax is still the category. With the
+// option dequantize=true the numeric columns holding only integers (e.g. the digits' pixel counts 0..16) get
+// the same noise before standardization (a constant or discrete column otherwise has infinite density).
 import * as zlib from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/model.js';
 import { Rng } from '../core/rng.js';
 import { oneLine, readRegularFile } from '../io/guard.js';
+import { decodeRows, modelColumns, parseCsv, storedSchema, type ColumnSchema, type Table } from './csv.js';
 import type { DataSpec } from './spec.js';
+import { TEST_SEED, deriveSeed } from './transforms.js';
 import type { Dataset, DatasetConfig, Split } from './types.js';
 import { checkKeys, optBool, optInt, optNumber, optString, type Options } from './options.js';
 
-/** Rows of a table before splitting. x is n * columns.length, row-major. */
-export interface Table {
-  n: number;
-  columns: string[];
-  x: Float32Array;
-  y?: Int32Array;
-  /** label names by class index when the label column held strings */
-  classes?: string[];
-  numClasses?: number;
-}
+export {
+  MAX_CATEGORIES,
+  MAX_CLASSES,
+  csvCell,
+  decodeRows,
+  lines,
+  modelColumns,
+  parseCell,
+  parseCsv,
+  type ColumnSchema,
+  type CsvOptions,
+  type Table,
+} from './csv.js';
 
-/** Most classes a label column may have. */
-export const MAX_CLASSES = 100_000;
-
-export const TABLE_OPTIONS = ['testFraction', 'seed', 'standardize', 'limit'] as const;
+export const TABLE_OPTIONS = ['testFraction', 'seed', 'standardize', 'limit', 'dequantize'] as const;
+/** Options of a generic CSV besides the table options. */
+export const CSV_OPTIONS = ['path', 'label', 'categorical'] as const;
 
 /** Largest text file (after gunzip) read as a table: about the longest string V8 can hold. */
 export const MAX_TEXT_BYTES = 512 * 1024 * 1024;
@@ -54,105 +64,6 @@ export function readText(file: string, howToInstall?: string): string {
     }
   }
   return buf.toString('utf8');
-}
-
-/** Split into lines, remembering 1-based line numbers; blank lines are skipped. */
-export function lines(text: string): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
-  text.split(/\r?\n/).forEach((t, i) => {
-    if (t.trim() !== '') out.push({ line: i + 1, text: t });
-  });
-  return out;
-}
-
-function unquote(s: string): string {
-  const t = s.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
-}
-
-/** Parse one numeric cell or throw a UserError naming file, line and column. */
-export function parseCell(raw: string, file: string, line: number, column: string): number {
-  const s = unquote(raw);
-  const v = s === '' ? NaN : Number(s);
-  if (!Number.isFinite(v)) {
-    const what =
-      s === '' ? 'empty' : /^[+-]?(nan|inf(inity)?)$/i.test(s) ? 'not a finite number' : 'not a number';
-    throw new UserError(`${file}:${line}: column '${oneLine(column, 40)}': '${oneLine(s, 40)}' is ${what}`);
-  }
-  return v;
-}
-
-/**
- * Parse a CSV with a header row. All columns but `label` must be numeric. The label column holds either
- * non-negative integers (used as class indices) or names (classes in sorted order, or `classes` when given,
- * e.g. restored from a checkpoint).
- */
-export function parseCsv(text: string, file: string, label?: string, classes?: string[]): Table {
-  const ls = lines(text);
-  if (ls.length === 0) throw new UserError(`${file}: empty CSV file`);
-  const header = ls[0]!.text.split(',').map(unquote);
-  const k = header.length;
-  const seen = new Set<string>();
-  header.forEach((h, i) => {
-    if (h === '') throw new UserError(`${file}:${ls[0]!.line}: column ${i + 1} has an empty name`);
-    if (seen.has(h)) throw new UserError(`${file}:${ls[0]!.line}: duplicate column name '${oneLine(h, 40)}'`);
-    seen.add(h);
-  });
-  const li = label === undefined ? -1 : header.indexOf(label);
-  if (label !== undefined && li < 0) {
-    throw new UserError(
-      `${file}: no label column '${oneLine(label, 40)}' (columns: ${oneLine(header.join(', '), 120)})`,
-    );
-  }
-  const columns = header.filter((_, i) => i !== li);
-  const rows = ls.slice(1);
-  if (rows.length === 0) throw new UserError(`${file}: no data rows after the header`);
-  const n = rows.length;
-  const x = new Float32Array(n * columns.length);
-  const rawLabels: string[] = [];
-  rows.forEach((r, ri) => {
-    const cells = r.text.split(',');
-    if (cells.length !== k)
-      throw new UserError(`${file}:${r.line}: expected ${k} columns, got ${cells.length}`);
-    let c = 0;
-    for (let i = 0; i < k; i++) {
-      if (i === li) rawLabels.push(unquote(cells[i]!));
-      else x[ri * columns.length + c++] = parseCell(cells[i]!, file, r.line, header[i]!);
-    }
-  });
-  if (li < 0) return { n, columns, x };
-  const labelLine = (i: number) => rows[i]!.line;
-  const allInts = classes === undefined && rawLabels.every((s) => /^\d+$/.test(s));
-  const y = new Int32Array(n);
-  if (allInts) {
-    // a loop, not Math.max(...y): spreading >~125k arguments overflows the call stack
-    let max = 0;
-    for (let i = 0; i < n; i++) {
-      const v = Number(rawLabels[i]);
-      if (!Number.isSafeInteger(v) || v > MAX_CLASSES)
-        throw new UserError(
-          `${file}:${labelLine(i)}: label '${oneLine(rawLabels[i], 40)}' is more than ${MAX_CLASSES}`,
-        );
-      y[i] = v;
-      if (v > max) max = v;
-    }
-    return { n, columns, x, y, numClasses: max + 1 };
-  }
-  const names = classes ?? [...new Set(rawLabels)].sort();
-  if (names.length > MAX_CLASSES)
-    throw new UserError(
-      `${file}: column '${oneLine(label, 40)}' has more than ${MAX_CLASSES} distinct labels`,
-    );
-  const index = new Map(names.map((c, i) => [c, i]));
-  rawLabels.forEach((s, i) => {
-    const c = index.get(s);
-    if (c === undefined)
-      throw new UserError(
-        `${file}:${labelLine(i)}: unknown label '${oneLine(s, 40)}' in column '${oneLine(label, 40)}'`,
-      );
-    y[i] = c;
-  });
-  return { n, columns, x, y, classes: names, numClasses: names.length };
 }
 
 /** Seeded split: a permutation of the rows; the first round(n * testFraction) go to test (kept in file order). */
@@ -211,8 +122,36 @@ export function normalizeTableOptions(name: string, opts: Options, extra: readon
   };
   const limit = optInt(name, opts, 'limit', undefined, 1);
   if (limit !== undefined) out['limit'] = limit;
+  if (optBool(name, opts, 'dequantize', false)) out['dequantize'] = true;
   for (const k of extra) if (opts[k] !== undefined) out[k] = opts[k];
   return out;
+}
+
+/** Which model columns are one-hot indicators of a categorical column. */
+function oneHotMask(schema: ColumnSchema[]): boolean[] {
+  return schema.flatMap((c) => (c.kind === 'numeric' ? [false] : c.categories!.map(() => true)));
+}
+
+/** Which model columns get dequantization noise: one-hot columns and integer-valued numeric columns. */
+function noisyMask(schema: ColumnSchema[]): boolean[] {
+  return schema.flatMap((c) => (c.kind === 'numeric' ? [c.integer === true] : c.categories!.map(() => true)));
+}
+
+/** dequantize=true: mark the numeric columns whose training values are all integers (unless stored). */
+function integerColumns(schema: ColumnSchema[], t: Table): ColumnSchema[] {
+  if (schema.some((c) => c.integer !== undefined)) return schema;
+  const d = t.columns.length;
+  let j = 0;
+  return schema.map((c) => {
+    if (c.kind !== 'numeric') {
+      j += c.categories!.length;
+      return c;
+    }
+    let integer = true;
+    for (let i = 0; i < t.n && integer; i++) integer = Number.isInteger(t.x[i * d + j]!);
+    j++;
+    return { ...c, integer };
+  });
 }
 
 /**
@@ -226,6 +165,11 @@ export function tableDataset(
   stats?: Record<string, unknown>,
 ): Dataset {
   const d = table.columns.length;
+  const schema0 = table.schema ?? table.columns.map((c): ColumnSchema => ({ name: c, kind: 'numeric' }));
+  const schema = opts['dequantize'] === true ? integerColumns(schema0, table) : schema0;
+  // the columns that get dequantization noise: one-hot columns, and integer columns under dequantize=true
+  const hot = noisyMask(schema);
+  const anyHot = hot.some(Boolean);
   const { train: trIdx, test: teIdx } = splitIndices(
     table.n,
     opts['testFraction'] as number,
@@ -245,6 +189,9 @@ export function tableDataset(
       std = stats['std'];
     } else {
       ({ mean, std } = fitStandardization(train, d));
+      oneHotMask(schema).forEach((h, j) => {
+        if (h) [mean![j], std![j]] = [0, 1];
+      });
     }
   }
   const numClasses =
@@ -260,6 +207,8 @@ export function tableDataset(
   if (mean && std) Object.assign(outStats, { mean, std });
   if (table.classes) outStats['classes'] = table.classes;
   if (numClasses) outStats['numClasses'] = numClasses;
+  outStats['schema'] = schema;
+  if (table.label !== undefined) outStats['label'] = table.label;
   const config: DatasetConfig = { name, options: { ...opts }, stats: outStats };
   return {
     name,
@@ -267,10 +216,22 @@ export function tableDataset(
     train,
     test,
     columns: table.columns,
-    prepare(x) {
-      if (!mean || !std) return x;
+    prepare(x, ctx) {
+      if (!mean && !anyHot) return x;
       const out = new Float32Array(x.length);
-      for (let i = 0; i < x.length; i++) out[i] = (x[i]! - mean[i % d]!) / std[i % d]!;
+      out.set(x);
+      if (anyHot) {
+        // per-row noise keyed by the row's position, as images' dequantization (transforms.ts)
+        const seed = ctx.split === 'test' ? TEST_SEED : deriveSeed(ctx.seed, ctx.epoch, 3);
+        for (let r = 0; r < x.length / d; r++) {
+          const rng = new Rng(seed, (ctx.offset + r) * d);
+          for (let j = 0; j < d; j++) {
+            const u = rng.next();
+            if (hot[j]) out[r * d + j] = x[r * d + j]! + u - 0.5;
+          }
+        }
+      }
+      if (mean && std) for (let i = 0; i < x.length; i++) out[i] = (out[i]! - mean[i % d]!) / std[i % d]!;
       return out;
     },
     toDisplay(x) {
@@ -284,14 +245,95 @@ export function tableDataset(
   };
 }
 
-/** A generic CSV file (options: path, label + table options). */
+/** The `categorical` option: column names as an array or one comma-separated string. */
+function categoricalOption(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
+  throw new UserError(`dataset 'csv': option categorical must be column names (a list or 'a,b')`);
+}
+
+function storedClasses(stats?: Record<string, unknown>): string[] | undefined {
+  const cl = stats?.['classes'];
+  return Array.isArray(cl) && cl.every((c) => typeof c === 'string') ? (cl as string[]) : undefined;
+}
+
+/** A generic CSV file (options: path, label, categorical + table options). */
 export function loadCsv(opts: Options, stats?: Record<string, unknown>): Dataset {
-  const o = normalizeTableOptions('csv', opts, ['path', 'label']);
+  const o = normalizeTableOptions('csv', opts, CSV_OPTIONS);
   const file = optString('csv', o, 'path');
   if (!file) throw new UserError(`dataset 'csv' needs option path`);
   const label = optString('csv', o, 'label');
-  const cl = stats?.['classes'];
-  const classes = Array.isArray(cl) && cl.every((c) => typeof c === 'string') ? (cl as string[]) : undefined;
-  const table = parseCsv(readText(file), file, label, classes);
+  const categorical = categoricalOption(o['categorical']);
+  const mean = stats?.['mean'];
+  const d = Array.isArray(mean) ? mean.length : modelColumnsOf(stats);
+  const schema = d === undefined ? undefined : storedSchema(stats?.['schema'], d, `dataset 'csv'`);
+  const table = parseCsv(readText(file), file, label, storedClasses(stats), {
+    ...(schema ? { schema } : {}),
+    ...(categorical ? { categorical } : {}),
+  });
   return tableDataset('csv', o, table, stats);
+}
+
+function modelColumnsOf(stats?: Record<string, unknown>): number | undefined {
+  const s = stats?.['schema'];
+  return Array.isArray(s) ? modelColumns(s as ColumnSchema[]).length : undefined;
+}
+
+/** Rows of a CSV read against a checkpoint's table (its stored schema): model-space x, labels when present. */
+export interface TableRows {
+  n: number;
+  /** model space: standardized numeric columns, one-hot columns dequantized with the test split's noise */
+  x: Float32Array;
+  y?: Int32Array;
+  columns: string[];
+}
+
+/**
+ * Read `file` as rows of the table a model was trained on (`data`: the checkpoint's dataset config, `d`: the
+ * model's dimension). Columns are matched by name against the stored schema (a table trained before schemas
+ * were stored: its column names); different columns, an unknown category, a bad cell -> one-line UserError.
+ * The label column is read when present.
+ */
+export function readTableFor(file: string, data: DatasetConfig, d: number): TableRows {
+  const stats = data.stats ?? {};
+  const where = `the model's training table`;
+  const schema = storedSchema(stats['schema'], d, where);
+  const label =
+    typeof data.options['label'] === 'string'
+      ? (data.options['label'] as string)
+      : (stats['label'] as string | undefined);
+  if (!schema)
+    throw new UserError(
+      `${where} stores no column schema (trained before schemas were kept); retrain to read CSVs against it`,
+    );
+  const table = parseCsv(readText(file), file, label, storedClasses(stats), { schema, labelOptional: true });
+  // every row in one split, read with the stored statistics
+  const o: Options = { ...data.options, testFraction: 0 };
+  delete o['limit'];
+  const ds = tableDataset(data.name, o, table, stats);
+  const x = ds.prepare(table.x, { split: 'test', epoch: 0, seed: 0, offset: 0 });
+  return { n: table.n, x, ...(table.y ? { y: table.y } : {}), columns: table.columns };
+}
+
+/** Model-space rows -> CSV cells in the original units and categories, by a dataset config's stored schema. */
+export function tableDecoder(data: DatasetConfig, d: number): (x: Float32Array, n: number) => string[][] {
+  const stats = data.stats ?? {};
+  const schema = storedSchema(stats['schema'], d, `the model's training table`) ?? [];
+  const mean = stats['mean'];
+  const std = stats['std'];
+  const standardized = data.options['standardize'] === true && isNumArray(mean, d) && isNumArray(std, d);
+  const cols = schema.length
+    ? schema
+    : Array.from({ length: d }, (_, j): ColumnSchema => ({ name: `x${j}`, kind: 'numeric' }));
+  return (x, n) => {
+    const raw = standardized
+      ? x.map((v, i) => v * (std as number[])[i % d]! + (mean as number[])[i % d]!)
+      : x;
+    return decodeRows(raw, n, cols);
+  };
 }

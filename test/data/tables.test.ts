@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../src/core/model.js';
 import { loadDataset, parseDataArg } from '../../src/data/index.js';
-import { parseCsv, splitIndices } from '../../src/data/tables.js';
+import { parseCsv, readTableFor, splitIndices, tableDecoder } from '../../src/data/tables.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'csv-'));
 function write(name: string, text: string): string {
@@ -130,4 +130,85 @@ test('sklearn digits and breast-cancer load with their odd headers', () => {
   assert.deepEqual(bc.describe().stats!['classes'], ['malignant', 'benign']);
   const labels = [...bc.train.y!, ...bc.test.y!];
   assert.ok(labels.includes(0) && labels.includes(1) && labels.every((l) => l === 0 || l === 1));
+});
+
+test('CSV via csv-parse: quoted fields with commas, quotes and newlines, CRLF, BOM, line numbers', () => {
+  const text =
+    '\uFEFF"a","b, with comma",label\r\n1,"2",x\r\n\r\n"3","4","y\r\nz"\r\n5,6,"say ""hi"""\r\n7,oops\r\n';
+  // the last row has too few cells: its line number counts the quoted newline above
+  assert.throws(() => parseCsv(text, 'q.csv', 'label'), userError(/^q\.csv:7: expected 3 columns, got 2$/));
+  const t = parseCsv(text.replace('7,oops\r\n', ''), 'q.csv', 'label');
+  assert.deepEqual(t.columns, ['a', 'b, with comma']);
+  assert.deepEqual(Array.from(t.x), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(t.classes, ['say "hi"', 'x', 'y\r\nz']);
+  assert.deepEqual(Array.from(t.y!), [1, 2, 0]);
+  assert.throws(() => parseCsv('a,b\n1,"2\n', 'u.csv'), userError(/^u\.csv: Quote Not Closed/));
+  // a bad cell after a multi-line record names the line it is on
+  assert.throws(
+    () => parseCsv('a,b\n"x\ny",1\n2,zz\n3,4\n', 'm.csv', undefined, undefined, { categorical: ['a'] }),
+    userError(/^m\.csv:4: column 'b': 'zz' is not a number$/),
+  );
+});
+
+test('categorical columns: one-hot, not standardized, dequantized, decoded back to their strings', () => {
+  const colors = ['red', 'green, dark', 'blue'];
+  const rows = Array.from(
+    { length: 120 },
+    (_, i) => `${i},"${colors[i % 3]}",${i % 2 ? 'yes' : 'no'},${(i * 7) % 5}`,
+  );
+  const f = write('cat.csv', 'x,color,flag,target\n' + rows.join('\n') + '\n');
+  const ds = loadDataset(parseDataArg(f, { label: 'target', categorical: 'flag' }));
+  assert.deepEqual(ds.columns, ['x', 'color=blue', 'color=green, dark', 'color=red', 'flag=no', 'flag=yes']);
+  assert.equal(ds.spec.shape[0], 6);
+  const st = ds.describe().stats!;
+  assert.deepEqual((st['std'] as number[]).slice(1), [1, 1, 1, 1, 1]);
+  assert.deepEqual((st['mean'] as number[]).slice(1), [0, 0, 0, 0, 0]);
+  const z = ds.prepare(ds.test.x, { split: 'test', epoch: 0, seed: 0, offset: 0 });
+  const z2 = ds.prepare(ds.test.x, { split: 'test', epoch: 0, seed: 0, offset: 0 });
+  assert.deepEqual(z, z2);
+  for (let i = 0; i < z.length; i++) {
+    if (i % 6 === 0) continue;
+    const raw = ds.test.x[i]!;
+    // one-hot values with uniform noise in [-1/2, 1/2): still a continuous value per cell
+    assert.ok(z[i]! >= raw - 0.5 && z[i]! < raw + 0.5 && z[i] !== raw);
+  }
+  const decode = tableDecoder(ds.describe(), 6);
+  const back = decode(z, ds.test.n);
+  const want = ds.test.x;
+  back.forEach((r, i) => {
+    assert.ok(Math.abs(Number(r[0]) - want[i * 6]!) < 1e-3);
+    const c = [1, 2, 3].findIndex((j) => want[i * 6 + j] === 1);
+    assert.equal(r[1], ['blue', 'green, dark', 'red'][c]);
+    assert.equal(r[2], want[i * 6 + 4] === 1 ? 'no' : 'yes');
+  });
+  assert.deepEqual(st['schema'], [
+    { name: 'x', kind: 'numeric' },
+    { name: 'color', kind: 'categorical', categories: ['blue', 'green, dark', 'red'] },
+    { name: 'flag', kind: 'categorical', categories: ['no', 'yes'] },
+  ]);
+});
+
+test('a CSV read against a stored schema: same columns in any order, others refused on one line', () => {
+  const f = write('s.csv', 'x,color,y\n1,red,0\n2,blue,1\n3,red,0\n4,blue,1\n');
+  const ds = loadDataset(parseDataArg(f, { label: 'y' }));
+  const cfg = ds.describe();
+  const g = write('s2.csv', 'color,x\r\nblue,10\r\nred,20\r\n');
+  const rows = readTableFor(g, cfg, 3);
+  assert.equal(rows.n, 2);
+  assert.equal(rows.y, undefined);
+  const [m, s] = [cfg.stats!['mean'] as number[], cfg.stats!['std'] as number[]];
+  assert.ok(Math.abs(rows.x[0]! - (10 - m[0]!) / s[0]!) < 1e-5);
+  assert.ok(rows.x[1]! > 0.5 && rows.x[2]! < 0.5); // blue is category 0
+  assert.throws(
+    () => readTableFor(write('s3.csv', 'x,colour\n1,red\n'), cfg, 3),
+    userError(/columns differ from the model's training table \(missing 'color'; unexpected 'colour'\)/),
+  );
+  assert.throws(
+    () => readTableFor(write('s4.csv', 'x,color\n1,green\n'), cfg, 3),
+    userError(/s4\.csv:2: column 'color': unknown category 'green' \(known: blue, red\)/),
+  );
+  assert.throws(() => readTableFor(g, cfg, 5), userError(/stored column schema does not match/));
+  // a checkpoint's dataset reloaded after its file changed columns
+  fs.writeFileSync(f, 'x,shade,y\n1,red,0\n2,blue,1\n');
+  assert.throws(() => loadDataset(cfg), userError(/missing 'color'; unexpected 'shade'/));
 });
