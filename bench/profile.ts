@@ -10,7 +10,7 @@ import { initBackend } from '../src/backend/index.js';
 import type { TorchBackend } from '../src/backend/torch/backend.js';
 import type { Arg, NTensor } from '../src/backend/torch/native.js';
 import { makeWorkload, type WorkloadName } from './workloads.js';
-import { makeUnetStep } from './unet.js';
+import { makeDdim, makeUnetStep } from './unet.js';
 
 const now = () => performance.now();
 
