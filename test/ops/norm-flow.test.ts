@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/index.js';
 import { FUSED_NORM, groupNorm, silu } from '../../src/ops/norm.js';
 import { FUSED_FLOW, actNorm, sigmoidCoupling, sigmoidCouplingLogDet } from '../../src/ops/flow.js';
+import { FUSED_CONV, conv2dBias } from '../../src/ops/conv.js';
 
 const hasTorch = (await initBackend('torch', { quiet: true })) === 'torch';
 
@@ -144,3 +145,24 @@ test('sigmoidCouplingLogDet: fused vs per-example sum of s', { skip: !hasTorch }
     [[4, 5, 5, 6]],
   );
 });
+
+for (const [k, stride, cin, cout, sliced] of [
+  [3, 1, 4, 6, false],
+  [1, 1, 6, 5, false],
+  [3, 2, 3, 4, false], // 'same' with stride 2 on an even size: asymmetric padding
+  [3, 1, 4, 6, true], // a strided NHWC view (channel slice), as a coupling layer's halves
+] as const)
+  test(
+    `conv2dBias: ${k}x${k} stride ${stride}${sliced ? ' on a channel slice' : ''}`,
+    { skip: !hasTorch },
+    async () => {
+      const input = (x: tf.Tensor) => (sliced ? tf.slice(x, [0, 0, 0, 1], [-1, -1, -1, cin]) : x);
+      await compare(
+        `conv2dBias(${k}, ${stride})`,
+        FUSED_CONV.conv,
+        (x, w, b) => conv2dBias(input(x) as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, stride, 'same'),
+        (x, w, b) => tf.add(tf.conv2d(input(x) as tf.Tensor4D, w as tf.Tensor4D, stride, 'same'), b),
+        [[2, 8, 8, sliced ? cin + 2 : cin], [k, k, cin, cout], [cout]],
+      );
+    },
+  );

@@ -2,11 +2,13 @@
 // those ops run their composite form). Each is one tfjs kernel for a chain of ATen calls, temporaries updated
 // in place where the value is not needed again.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { FUSED_CONV } from '../../ops/conv.js';
 import { FUSED_FLOW } from '../../ops/flow.js';
 import { FUSED_NORM } from '../../ops/norm.js';
 import type { TorchBackend } from './backend.js';
 import { op } from './aten.js';
 import { FAST, type Attrs, type Kernel, type T } from './kernel-util.js';
+import { conv2d, conv2dGrads } from './kernels-conv.js';
 
 /** GroupNorm's sizes: x [n, h, w, c] as [n, hw, c], G groups of c / G channels */
 const gnDims = (x: TensorInfo, a: Attrs) => {
@@ -30,6 +32,10 @@ const perExample = (b: TorchBackend, dy: TensorInfo, x: TensorInfo) =>
 const dLogSigmoid = (b: TorchBackend, h: T) => b.fast(FAST.sigmoid, op.neg_(op.addS(h, 2)));
 
 export const fusedFlowNormKernels: Record<string, Kernel> = {
+  // ---- convolution + bias: the bias inside the convolution; all three gradients from one ATen call
+  [FUSED_CONV.conv]: (b, { x, filter, bias }, a) => b.out(conv2d(b, x, filter, a, false, bias), 'float32'),
+  [FUSED_CONV.convGrad]: (b, { dy, x, filter }, a) => conv2dGrads(b, x, filter, dy, a),
+
   // ---- SiLU
   [FUSED_NORM.silu]: (b, { x }) => b.out(b.fast(FAST.silu, b.t(x)), 'float32'),
   [FUSED_NORM.siluGrad]: (b, { dy, x }) => b.out(op.siluBackward(b.t(dy), b.t(x)), 'float32'),

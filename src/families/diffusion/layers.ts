@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../core/rng.js';
 import { initWeight, zeros } from '../latent/init.js';
 import { groupNorm, silu } from '../../ops/norm.js';
+import { conv2dBias } from '../../ops/conv.js';
 
 export type Vars = Map<string, tf.Variable>;
 
@@ -54,9 +55,8 @@ export class Conv {
     vars.set(`${name}.b`, this.b);
   }
   apply(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() =>
-      tf.add(tf.conv2d(x as tf.Tensor4D, this.w as tf.Tensor4D, this.stride, 'same'), this.b),
-    );
+    // conv + bias as one fused op each way (src/ops/conv.ts)
+    return conv2dBias(x as tf.Tensor4D, this.w as tf.Tensor4D, this.b as tf.Tensor1D, this.stride, 'same');
   }
 }
 
