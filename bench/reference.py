@@ -198,6 +198,203 @@ class Glow(torch.nn.Module):
         return -(log_pz + logdet).mean()
 
 
+
+# ---------------------------------------------------------------------------------------------------------
+# U and D: the library's diffusion U-Net (src/families/diffusion/unet.ts + layers.ts) written as one would in
+# PyTorch (NCHW, nn.Conv2d / nn.GroupNorm / nn.Linear / F.silu), same architecture and the weights that
+# bench/unet.ts sets (kernels converted from tfjs's HWIO / [in, out] layouts).
+# ---------------------------------------------------------------------------------------------------------
+U_ARCH = dict(batch=16, size=28, channels=[16, 32, 32], attention=True, T=1000, ddim_steps=10)
+T_SEED = 3
+
+
+def unet_params(names_shapes):
+    """name -> tensor in tfjs layout, seeds by sorted-name order (bench/unet.ts makeUnet)."""
+    out = {}
+    for i, (name, shape) in enumerate(sorted(names_shapes.items())):
+        u = uniforms(PARAM_SEED + i, int(np.prod(shape))).astype(np.float64)
+        last = name.split(".")[-1]
+        fan_in = int(np.prod(shape)) // shape[-1]
+        v = (2 * u - 1) / math.sqrt(fan_in) if last == "w" else (1 + 0.1 * (2 * u - 1) if last == "gamma" else 0.1 * (2 * u - 1))
+        out[name] = torch.from_numpy(v.astype(np.float32)).reshape(shape)
+    return out
+
+
+class _Reg:
+    """Collects (name -> tfjs shape) while the modules are built, then loads the seeded weights into them."""
+
+    def __init__(self):
+        self.shapes, self.setters = {}, []
+
+    def conv(self, name, ci, co, k=3, stride=1):
+        c = torch.nn.Conv2d(ci, co, k, stride=stride, padding=0 if stride == 2 else k // 2)
+        self.shapes[name + ".w"], self.shapes[name + ".b"] = [k, k, ci, co], [co]
+        self.setters.append((name, lambda p, c=c, n=name: (c.weight.copy_(p[n + ".w"].permute(3, 2, 0, 1)),
+                                                           c.bias.copy_(p[n + ".b"]))))
+        return c
+
+    def dense(self, name, ci, co):
+        lin = torch.nn.Linear(ci, co)
+        self.shapes[name + ".w"], self.shapes[name + ".b"] = [ci, co], [co]
+        self.setters.append((name, lambda p, m=lin, n=name: (m.weight.copy_(p[n + ".w"].t()), m.bias.copy_(p[n + ".b"]))))
+        return lin
+
+    def gn(self, name, c):
+        g = min(8, c)
+        while c % g:
+            g -= 1
+        m = torch.nn.GroupNorm(g, c, eps=1e-5)
+        self.shapes[name + ".gamma"], self.shapes[name + ".beta"] = [c], [c]
+        self.setters.append((name, lambda p, m=m, n=name: (m.weight.copy_(p[n + ".gamma"]), m.bias.copy_(p[n + ".beta"]))))
+        return m
+
+    def load(self):
+        p = unet_params(self.shapes)
+        with torch.no_grad():
+            for _, s in self.setters:
+                s(p)
+
+
+class ResBlock(torch.nn.Module):
+    """skip(x) + conv2(silu(gn2(conv1(silu(gn1(x))) + W e)))"""
+
+    def __init__(self, r, ci, co, emb, name):
+        super().__init__()
+        self.gn1, self.conv1 = r.gn(name + ".gn1", ci), r.conv(name + ".conv1", ci, co)
+        self.emb = r.dense(name + ".emb", emb, co)
+        self.gn2, self.conv2 = r.gn(name + ".gn2", co), r.conv(name + ".conv2", co, co)
+        self.skip = None if ci == co else r.conv(name + ".skip", ci, co, 1)
+
+    def forward(self, x, e):
+        h = self.conv1(F.silu(self.gn1(x))) + self.emb(e)[:, :, None, None]
+        h = self.conv2(F.silu(self.gn2(h)))
+        return (x if self.skip is None else self.skip(x)) + h
+
+
+class Attention(torch.nn.Module):
+    """x + proj(softmax(q k^T / sqrt(c)) v), q, k, v = 1x1 projections of gn(x)"""
+
+    def __init__(self, r, c, name):
+        super().__init__()
+        self.gn, self.qkv, self.proj = r.gn(name + ".gn", c), r.dense(name + ".qkv", c, 3 * c), r.dense(name + ".proj", c, c)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        hs = self.gn(x).flatten(2).transpose(1, 2)  # [n, hw, c]
+        q, k, v = self.qkv(hs).chunk(3, dim=2)
+        att = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(c), dim=-1)
+        out = self.proj(att @ v)
+        return x + out.transpose(1, 2).reshape(n, c, h, w)
+
+
+class UNetRef(torch.nn.Module):
+    def __init__(self, c_in=1, channels=(16, 32, 32), attention=True):
+        super().__init__()
+        r = _Reg()
+        c0 = channels[0]
+        self.sin_dim, emb = c0, 4 * c0
+        self.t0, self.t1 = r.dense("temb.0", c0, emb), r.dense("temb.1", emb, emb)
+        self.inc = r.conv("unet.in", c_in, c0)
+        self.down_res, self.down = torch.nn.ModuleList(), torch.nn.ModuleList()
+        c, L = c0, len(channels)
+        for l in range(L):
+            self.down_res.append(ResBlock(r, c, channels[l], emb, f"unet.down.{l}.res"))
+            c = channels[l]
+            self.down.append(r.conv(f"unet.down.{l}.down", c, c, 3, 2) if l + 1 < L else torch.nn.Identity())
+        self.mid1 = ResBlock(r, c, c, emb, "unet.mid.res1")
+        self.attn = Attention(r, c, "unet.mid.attn") if attention else None
+        self.mid2 = ResBlock(r, c, c, emb, "unet.mid.res2")
+        self.up_res, self.up = torch.nn.ModuleList(), torch.nn.ModuleList()
+        for l in range(L - 1, -1, -1):
+            self.up_res.append(ResBlock(r, c + channels[l], channels[l], emb, f"unet.up.{l}.res"))
+            c = channels[l]
+            self.up.append(r.conv(f"unet.up.{l}.up", c, c) if l > 0 else torch.nn.Identity())
+        self.out_gn, self.out_conv = r.gn("unet.out.gn", c), r.conv("unet.out.conv", c, c_in)
+        self.L = L
+        r.load()
+
+    def embed(self, t):
+        half = self.sin_dim // 2
+        freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float32) / half)
+        a = t.float()[:, None] * freqs[None, :]
+        return self.t1(F.silu(self.t0(torch.cat([torch.sin(a), torch.cos(a)], 1))))
+
+    def forward(self, x, t):
+        e = self.embed(t)
+        h = self.inc(x)
+        skips = []
+        for l in range(self.L):
+            h = self.down_res[l](h, e)
+            skips.append(h)
+            if l + 1 < self.L:
+                h = self.down[l](F.pad(h, (0, 1, 0, 1)))  # tfjs 'same' with stride 2 pads bottom/right
+        h = self.mid1(h, e)
+        if self.attn is not None:
+            h = self.attn(h)
+        h = self.mid2(h, e)
+        for i in range(self.L):
+            h = self.up_res[i](torch.cat([h, skips.pop()], 1), e)
+            if i + 1 < self.L:
+                h = self.up[i](F.interpolate(h, scale_factor=2, mode="nearest"))
+        return self.out_conv(F.silu(self.out_gn(h)))
+
+
+def unet_data():
+    B, S = U_ARCH["batch"], U_ARCH["size"]
+    n = B * S * S
+    # NHWC [B,S,S,1] and NCHW [B,1,S,S] share the flat order (C = 1)
+    xt = torch.from_numpy(2 * uniforms(DATA_SEED, n) - 1).reshape(B, 1, S, S)
+    eps = torch.from_numpy(normals(EPS_SEED, n)).reshape(B, 1, S, S)
+    t = torch.from_numpy(np.floor(uniforms(T_SEED, B).astype(np.float64) * U_ARCH["T"]).astype(np.float32) + 1)
+    return xt, eps, t
+
+
+def linear_alpha_bar(T, b1=1e-4, bT=0.02):
+    """src/families/diffusion/schedule.ts linearBetas + alphaBar, float64, index 0 = 1."""
+    ab = [1.0]
+    for t in range(1, T + 1):
+        beta = b1 + (bT - b1) * (t - 1) / (T - 1)
+        ab.append(ab[-1] * (1 - beta))
+    return ab
+
+
+def bench_ddim(steps, warmup, warmup_sec=0.0):
+    """D: DDIM (eta = 0) sampling of a batch, the loop of samplers.ts ddimSample (with its per-step finiteness check)."""
+    B, S, T, K = U_ARCH["batch"], U_ARCH["size"], U_ARCH["T"], U_ARCH["ddim_steps"]
+    model = UNetRef()
+    ab = linear_alpha_bar(T)
+    tau = [0] + [int(math.floor(i * T / K + 0.5)) for i in range(1, K + 1)]
+    x_T = torch.from_numpy(normals(EPS_SEED, B * S * S)).reshape(B, 1, S, S)
+
+    def sample():
+        with torch.inference_mode():
+            x = x_T.clone()
+            for i in range(1, K + 1):
+                t, s = tau[K - i + 1], tau[K - i]
+                e = model(x, torch.full((B,), t * 1000.0 / T))
+                x0 = ((x - e * math.sqrt(1 - ab[t])) / math.sqrt(ab[t])).clamp(-1, 1)
+                x = x0 * math.sqrt(ab[s]) + e * math.sqrt(max(0.0, 1 - ab[s]))
+                if not torch.isfinite(x).all().item():
+                    raise RuntimeError(f"non-finite at step {i}")
+            return x.mean().item()
+
+    times, losses = [], []
+    start, warmup_steps, s = time.perf_counter(), -1, 0
+    while warmup_steps < 0 or s < warmup_steps + steps:
+        if warmup_steps < 0 and s >= warmup and time.perf_counter() - start >= warmup_sec:
+            warmup_steps = s
+        t0 = time.perf_counter()
+        v = sample()
+        dt = (time.perf_counter() - t0) * 1e3
+        if len(losses) < 2:
+            losses.append(v)
+        if warmup_steps >= 0:
+            times.append(dt)
+        s += 1
+    return {"status": "ok", "unit": "ms", "times": times, "median": statistics.median(times),
+            "mean": statistics.fmean(times), "losses": losses, "steps": steps, "warmup": warmup_steps}
+
+
 def make(name):
     if name == "W1":
         B, D, Z = 128, 784, 32
@@ -217,6 +414,10 @@ def make(name):
         x = torch.from_numpy(uniforms(DATA_SEED, B * S * S)).reshape(B, S, S, 1)
         model = Glow()
         return model, (lambda: model(x))
+    if name == "U":
+        xt, eps, t = unet_data()
+        model = UNetRef()
+        return model, (lambda: F.mse_loss(model(xt, t), eps))
     return None, None
 
 
@@ -276,7 +477,7 @@ def loaded_blas():
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--workloads", default="W1,W2,G,add")
+    p.add_argument("--workloads", default="W1,W2,G,U,D,add")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--warmup-sec", type=float, default=0.0, help="warm up for at least this long too")
@@ -286,7 +487,12 @@ def main():
     torch.manual_seed(0)
     results = {}
     for w in [w for w in a.workloads.split(",") if w]:
-        results[w] = bench_add(a.steps) if w == "add" else bench_workload(w, a.steps, a.warmup, a.warmup_sec)
+        if w == "add":
+            results[w] = bench_add(a.steps)
+        elif w == "D":
+            results[w] = bench_ddim(a.steps, a.warmup, a.warmup_sec)
+        else:
+            results[w] = bench_workload(w, a.steps, a.warmup, a.warmup_sec)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                       "numpy": np.__version__, "blas": loaded_blas(), "results": results}))
 

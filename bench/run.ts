@@ -1,6 +1,6 @@
 // `npm run bench`: every workload on every tfjs backend (one child process each, bench/worker.ts) and on
 // PyTorch (bench/reference.py), in one run, as one markdown table. See docs/bench.md.
-//   node dist/bench/run.js [--workloads W1,W2,G,add] [--backends torch,wasm] [--steps N] [--warmup K]
+//   node dist/bench/run.js [--workloads W1,W2,G,U,D,add] [--backends torch,wasm] [--steps N] [--warmup K]
 //                          [--slow-steps N] [--rounds R] [--quick] [--blas openmp|system] [--threads N]
 //                          [--out runs/bench-latest.md]
 // With R rounds, the torch backend and PyTorch are measured R times each, alternating (torch first in odd rounds,
@@ -14,21 +14,25 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../src/core/model.js';
 import { median, ROOT, torchAddonBuilt, type WorkerResult } from './worker.js';
 import { WORKLOADS } from './workloads.js';
+import { U_ARCH } from './unet.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ALL_WORKLOADS = ['W1', 'W2', 'G', 'add'];
+const ALL_WORKLOADS = ['W1', 'W2', 'G', 'U', 'D', 'add'];
 const ALL_BACKENDS = ['torch', 'wasm', 'cpu'];
 const ROW_LABEL: Record<string, string> = {
   W1: 'W1 MLP VAE step (ms)',
   W2: 'W2 conv step (ms)',
   G: 'G Glow step (ms)',
+  U: 'U U-Net training step (ms)',
+  D: 'D DDIM sampling (images/s)',
   add: 'per-op small add (µs)',
 };
 /** relative tolerance for the step-1/step-2 loss agreement check */
 const LOSS_RTOL = 1e-3;
 /** conv training on the JS/wasm backends takes tens of seconds per step: fewer steps there */
 const SLOW = (backend: string, workload: string) =>
-  (workload === 'W2' || workload === 'G') && (backend === 'wasm' || backend === 'cpu');
+  (workload === 'W2' || workload === 'G' || workload === 'U' || workload === 'D') &&
+  (backend === 'wasm' || backend === 'cpu');
 
 interface Options {
   workloads: string[];
@@ -101,7 +105,7 @@ function parseArgs(argv: string[]): Options {
       o.blas = v;
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/run.js [--workloads W1,W2,G,add] [--backends torch,wasm[,cpu]] [--steps N]\n' +
+        'usage: node dist/bench/run.js [--workloads W1,W2,G,U,D,add] [--backends torch,wasm[,cpu]] [--steps N]\n' +
           '       [--warmup K] [--warmup-sec S] [--slow-steps N] [--rounds R] [--quick] [--blas openmp|system] [--threads N]\n' +
           '       [--out FILE]   (see docs/bench.md)\n',
       );
@@ -227,6 +231,11 @@ function fmt(x: number): string {
   if (x >= 100) return x.toFixed(0);
   if (x >= 10) return x.toFixed(1);
   return x.toFixed(2);
+}
+
+/** a table cell: the median time, or for D (DDIM sampling) images per second */
+function show(workload: string, median: number): string {
+  return workload === 'D' ? fmt((U_ARCH.batch * 1000) / median) : fmt(median);
 }
 
 function sh(cmd: string, args: string[]): string {
@@ -422,7 +431,7 @@ async function main(): Promise<void> {
         row.push(r?.note ?? 'n/a', '');
         continue;
       }
-      let cell = fmt(r.median!);
+      let cell = show(w, r.median!);
       if (b === 'wasm' && r.info?.shimmed) {
         cell += ' †';
         footnotes.add(
@@ -439,7 +448,7 @@ async function main(): Promise<void> {
       }
       row.push(cell, refOk ? `${(r.median! / refOk).toFixed(2)}×` : '');
     }
-    row.push(ref?.status === 'ok' ? fmt(ref.median!) : (ref?.note ?? 'n/a'));
+    row.push(ref?.status === 'ok' ? show(w, ref.median!) : (ref?.note ?? 'n/a'));
     rows.push(row);
   }
   const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
@@ -458,7 +467,7 @@ async function main(): Promise<void> {
 
   // correctness: same seeds and same initial weights everywhere, so step-1/step-2 losses must agree
   const checks: string[] = [];
-  for (const w of o.workloads.filter((x) => x === 'W1' || x === 'W2' || x === 'G')) {
+  for (const w of o.workloads.filter((x) => x !== 'add')) {
     const have: [string, number[]][] = [];
     for (const b of o.backends) {
       const r = get(b, w);

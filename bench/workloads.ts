@@ -8,13 +8,16 @@ import { ADAM_DEFAULTS, Adam, type OptimConfig } from '../src/train/optim.js';
 import type { DataSpec } from '../src/data/spec.js';
 import { createGlow } from '../src/families/flows/glow.js';
 import { sigmoidCrossEntropy } from '../src/ops/fused.js';
+import { makeDdim, makeUnetStep } from './unet.js';
 
-export type WorkloadName = 'W1' | 'W2' | 'G';
+export type WorkloadName = 'W1' | 'W2' | 'G' | 'U' | 'D';
 
 export const WORKLOADS: Record<WorkloadName, string> = {
   W1: 'MLP VAE step (batch 128, 784-512-{32,32} / 32-512-784, Adam)',
   W2: 'conv step (batch 64, 28x28x1, 3x conv3x3 64ch + conv1x1, Adam)',
   G: 'Glow step (batch 16, 28x28x1, L=2, K=4, conv width 64, Adam)',
+  U: 'U-Net training step (the ddpm-mnist U-Net: 28x28x1, channels 16/32/32, GroupNorm 8, attention at 7x7; batch 16, L_simple, Adam)',
+  D: 'DDIM sampling (same U-Net, 16 images, 10 steps, eta 0; the table shows images/s)',
 };
 
 /**
@@ -261,5 +264,7 @@ export function makeWorkload(name: WorkloadName): Workload | null {
   if (name === 'W1') return makeW1();
   if (name === 'W2') return makeW2();
   if (name === 'G') return makeG();
+  if (name === 'U') return { ...makeUnetStep(), name: 'U' };
+  if (name === 'D') return { ...makeDdim(), name: 'D' };
   return null;
 }

@@ -242,7 +242,24 @@ Napi::Value Op(const Napi::CallbackInfo& info) {
   })
 }
 
+// meta buffer (see meta() below): call() and fast() also write their single tensor result's meta there
+int32_t* g_meta = nullptr;
+size_t g_metaLen = 0;
+inline void writeMeta(const at::Tensor& t) {
+  size_t rank = size_t(t.dim());
+  if (g_meta == nullptr || rank + 2 > g_metaLen) {
+    if (g_meta != nullptr) g_meta[0] = -1;  // JS then asks meta(), which reports the error
+    return;
+  }
+  g_meta[0] = int32_t(t.scalar_type());
+  g_meta[1] = int32_t(rank);
+  const auto sizes = t.sizes();
+  for (size_t i = 0; i < rank; i++) g_meta[2 + i] = int32_t(sizes[i]);
+}
+
 // call(handle, ...args): THE generic entry point. Missing trailing args take schema defaults.
+// One argument stack is reused across calls (the addon runs on one JS thread; a call never re-enters).
+// A single tensor result's dtype and shape are written into the meta buffer (no meta() crossing).
 Napi::Value Call(const Napi::CallbackInfo& info) {
   GUARDED({
     Napi::Env env = info.Env();
@@ -252,20 +269,77 @@ Napi::Value Call(const Napi::CallbackInfo& info) {
     const auto& args = op.schema().arguments();
     size_t nJs = info.Length() - 1;
     if (nJs > args.size()) throw JsError(op.schema().name() + ": too many arguments");
-    torch::jit::Stack stack;
-    stack.reserve(args.size());
+    static torch::jit::Stack stack;
+    stack.clear();
     for (size_t i = 0; i < args.size(); i++) {
       const auto& a = args[i];
       if (i < nJs && !info[i + 1].IsUndefined()) stack.emplace_back(toIValue(info[i + 1], a, a.type()));
       else if (a.default_value()) stack.push_back(*a.default_value());
       else if (a.type()->kind() == TypeKind::OptionalType) stack.emplace_back();
-      else throw JsError(op.schema().name() + ": missing argument '" + a.name() + "'");
+      else {
+        stack.clear();
+        throw JsError(op.schema().name() + ": missing argument '" + a.name() + "'");
+      }
     }
-    op.callBoxed(&stack);
-    if (stack.size() == 1) return fromIValue(env, std::move(stack[0]));
+    try {
+      op.callBoxed(&stack);
+    } catch (...) {
+      stack.clear();
+      throw;
+    }
+    if (stack.size() == 1) {
+      if (stack[0].isTensor()) {
+        at::Tensor t = std::move(stack[0]).toTensor();
+        stack.clear();
+        if (!t.defined()) return env.Null();
+        writeMeta(t);
+        return Napi::Number::New(env, g_slots.add(std::move(t)));
+      }
+      Napi::Value r = fromIValue(env, std::move(stack[0]));
+      stack.clear();
+      return r;
+    }
     Napi::Array out = Napi::Array::New(env, stack.size());
     for (size_t i = 0; i < stack.size(); i++) out.Set(uint32_t(i), fromIValue(env, std::move(stack[i])));
+    stack.clear();
     return out;
+  })
+}
+
+// fast(code, a, b?): unboxed calls of the hottest elementwise operators (no argument stack, no schema walk,
+// no boxed kernel wrapper). Codes: 0 add, 1 sub, 2 mul, 3 div (Tensor, Tensor); 10 neg, 11 exp, 12 sigmoid,
+// 13 log, 14 sqrt, 15 tanh, 16 relu, 17 square, 18 silu. The result's meta goes to the meta buffer.
+Napi::Value Fast(const Napi::CallbackInfo& info) {
+  GUARDED({
+    Napi::Env env = info.Env();
+    int code = info[0].As<Napi::Number>().Int32Value();
+    const at::Tensor& a = unwrap(info[1]);
+    at::Tensor r;
+    if (code < 10) {
+      const at::Tensor& b = unwrap(info[2]);
+      switch (code) {
+        case 0: r = at::add(a, b); break;
+        case 1: r = at::sub(a, b); break;
+        case 2: r = at::mul(a, b); break;
+        case 3: r = at::div(a, b); break;
+        default: throw JsError("fast: bad code");
+      }
+    } else {
+      switch (code) {
+        case 10: r = at::neg(a); break;
+        case 11: r = at::exp(a); break;
+        case 12: r = at::sigmoid(a); break;
+        case 13: r = at::log(a); break;
+        case 14: r = at::sqrt(a); break;
+        case 15: r = at::tanh(a); break;
+        case 16: r = at::relu(a); break;
+        case 17: r = at::square(a); break;
+        case 18: r = at::silu(a); break;
+        default: throw JsError("fast: bad code");
+      }
+    }
+    writeMeta(r);
+    return Napi::Number::New(env, g_slots.add(std::move(r)));
   })
 }
 
@@ -353,8 +427,6 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
 
 // meta(id): writes [scalar type code, rank, dim 0, dim 1, ...] into the Int32Array given to
 // setMetaBuffer (no JS allocation per call) and returns the rank.
-int32_t* g_meta = nullptr;
-size_t g_metaLen = 0;
 Napi::Reference<Napi::Int32Array> g_metaRef;
 Napi::Value SetMetaBuffer(const Napi::CallbackInfo& info) {
   GUARDED({
@@ -372,9 +444,7 @@ Napi::Value Meta(const Napi::CallbackInfo& info) {
     const at::Tensor& t = unwrap(info[0]);
     size_t rank = size_t(t.dim());
     if (g_meta == nullptr || rank + 2 > g_metaLen) throw JsError("meta: buffer missing or rank too large");
-    g_meta[0] = int32_t(t.scalar_type());
-    g_meta[1] = int32_t(rank);
-    for (size_t i = 0; i < rank; i++) g_meta[2 + i] = int32_t(t.size(int64_t(i)));
+    writeMeta(t);
     return Napi::Number::New(info.Env(), double(rank));
   })
 }
@@ -497,6 +567,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   static thread_local std::unique_ptr<c10::InferenceMode> guard(new c10::InferenceMode());
   exports.Set("op", Napi::Function::New(env, Op));
   exports.Set("call", Napi::Function::New(env, Call));
+  exports.Set("fast", Napi::Function::New(env, Fast));
   exports.Set("schema", Napi::Function::New(env, Schema));
   exports.Set("fromArray", Napi::Function::New(env, FromArray));
   exports.Set("toArray", Napi::Function::New(env, ToArray));

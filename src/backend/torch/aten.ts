@@ -126,6 +126,12 @@ export const op = {
   upNearestBack: aten('upsample_nearest2d_backward'),
   upBilinear: aten('upsample_bilinear2d'),
   upBilinearBack: aten('upsample_bilinear2d_backward'),
+  // ---- fused ops (src/ops, kernels-fused.ts)
+  silu: aten('silu'),
+  siluBackward: aten('silu_backward'),
+  groupNorm: atenList('native_group_norm'),
+  groupNormBackward: atenList('native_group_norm_backward'),
+  add_: aten('add_', 'Tensor'),
   // ---- gradients
   thresholdBackward: aten('threshold_backward'),
   eluBackward: aten('elu_backward'),

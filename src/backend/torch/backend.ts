@@ -1,5 +1,5 @@
 // TorchBackend: a tfjs KernelBackend whose tensors live in libtorch (one at::Tensor per dataId).
-import { DataStorage, KernelBackend, engine, util } from '@tensorflow/tfjs-core';
+import { KernelBackend, util } from '@tensorflow/tfjs-core';
 import type { BackendValues, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import type { Addon, Arg, NTensor } from './native.js';
 
@@ -23,8 +23,15 @@ export function scalarType(dtype: DataType): number {
   return c;
 }
 
+type Owned = Record<symbol, TData | undefined>;
+
 export class TorchBackend extends KernelBackend {
-  readonly data: DataStorage<TData>;
+  /**
+   * A dataId's entry is stored on the dataId object itself under this backend's own key (the engine treats
+   * dataIds as opaque objects): no WeakMap lookup per kernel input / output / dispose (tfjs's DataStorage).
+   */
+  private readonly ENTRY = Symbol('torch-entry');
+  private dataIds = 0;
   /**
    * Native tensors created while kernels run (one stack for all nested scoped() calls; a scope owns the
    * entries from its start index). Those not registered as outputs (`kept`) are disposed when it ends.
@@ -39,7 +46,6 @@ export class TorchBackend extends KernelBackend {
 
   constructor(readonly N: Addon) {
     super();
-    this.data = new DataStorage(this, engine());
     this.toCopy = N.op('aten::_to_copy', '');
     N.setMetaBuffer(this.metaBuf);
   }
@@ -53,9 +59,17 @@ export class TorchBackend extends KernelBackend {
     else if (!ArrayBuffer.isView(v)) v = util.toTypedArray(v as never, dtype) as Float32Array;
     return { t: this.N.fromArray(v, shape, dtype), values: null, shape, dtype, refCount };
   }
+  private get(dataId: DataId): TData | undefined {
+    return (dataId as Owned)[this.ENTRY];
+  }
+  private set(dataId: DataId, d: TData): void {
+    const o = dataId as Owned;
+    if (o[this.ENTRY] === undefined) this.dataIds++;
+    o[this.ENTRY] = d;
+  }
   override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
-    const dataId = {};
-    this.data.set(dataId, this.entry(values, shape, dtype, 1));
+    const dataId: Owned = { [this.ENTRY]: undefined };
+    this.set(dataId, this.entry(values, shape, dtype, 1));
     return dataId;
   }
   override move(
@@ -65,33 +79,34 @@ export class TorchBackend extends KernelBackend {
     dtype: DataType,
     refCount: number,
   ): void {
-    this.data.set(dataId, this.entry(values, shape, dtype, refCount));
+    this.set(dataId, this.entry(values, shape, dtype, refCount));
   }
   override refCount(dataId: DataId): number {
-    return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
+    return this.get(dataId)?.refCount ?? 0;
   }
   override incRef(dataId: DataId): void {
-    this.data.get(dataId).refCount++;
+    this.get(dataId)!.refCount++;
   }
   override numDataIds(): number {
-    return this.data.numDataIds();
+    return this.dataIds;
   }
   override async read(dataId: DataId): Promise<BackendValues> {
     return this.readSync(dataId);
   }
   override readSync(dataId: DataId): BackendValues {
-    const d = this.data.get(dataId);
+    const d = this.get(dataId);
     if (d === undefined) throw new Error('torch backend: reading a disposed tensor');
     if (d.t === null) return d.values as BackendValues;
     return this.N.toArray(d.t);
   }
   override disposeData(dataId: DataId, force = false): boolean {
-    if (this.data.has(dataId)) {
-      const d = this.data.get(dataId);
+    const d = this.get(dataId);
+    if (d !== undefined) {
       d.refCount--;
       if (!force && d.refCount > 0) return false;
       if (d.t !== null) this.N.dispose(d.t);
-      this.data.delete(dataId);
+      (dataId as Owned)[this.ENTRY] = undefined;
+      this.dataIds--;
     }
     return true;
   }
@@ -125,7 +140,7 @@ export class TorchBackend extends KernelBackend {
   // ------------------------------------------------------------------ kernel helpers
   /** The native tensor behind a TensorInfo. */
   t(info: TensorInfo): NTensor {
-    const d = this.data.get(info.dataId);
+    const d = (info.dataId as Owned)[this.ENTRY];
     if (d === undefined) throw new Error('torch backend: use of a disposed tensor');
     if (d.t === null) throw new Error(`torch backend: dtype '${d.dtype}' has no native storage`);
     return d.t;
@@ -138,7 +153,10 @@ export class TorchBackend extends KernelBackend {
    */
   threads = 1;
   private team = -1;
-  private readonly parallelOps = new Set<number>();
+  /** parallelOps[handle] = 1 for the operators that always run on all threads */
+  private parallelOps = new Uint8Array(0);
+  /** the tensor whose dtype and shape the meta buffer holds (call() and fast() write their result's) */
+  private metaId = -1;
   /**
    * Kernels whose largest input has at least this many elements run every operator on all threads: a
    * memory-bound pass over a 64x28x28x64 activation (3.2M floats) took 1.2-2.4 ms on one thread, and the W2
@@ -153,38 +171,57 @@ export class TorchBackend extends KernelBackend {
   setThreads(n: number): number {
     this.threads = this.N.setNumThreads(n);
     this.team = this.threads;
-    this.parallelOps.clear();
-    for (const name of ['mm', 'matmul', 'bmm', 'addmm', 'convolution', 'convolution_backward'])
-      this.parallelOps.add(this.N.op('aten::' + name, ''));
+    const hs = ['mm', 'matmul', 'bmm', 'addmm', 'convolution', 'convolution_backward'].map((name) =>
+      this.N.op('aten::' + name, ''),
+    );
+    this.parallelOps = new Uint8Array(Math.max(...hs) + 1);
+    for (const h of hs) this.parallelOps[h] = 1;
     return this.threads;
   }
   /** Call an ATen operator by handle; tensors it returns are scoped to the running kernel. */
   call(handle: number, args: Arg[]): unknown {
-    const team = this.big || this.parallelOps.has(handle) ? this.threads : 1;
+    const team = this.big || this.parallelOps[handle] === 1 ? this.threads : 1;
     if (team !== this.team) {
       this.N.setOmpThreads(team);
       this.team = team;
     }
     const r = this.N.call(handle, ...args);
-    if (this.depth > 0 && r !== null) {
-      if (typeof r === 'number') this.live.push(r as NTensor);
-      else track(r, this.live);
+    if (typeof r === 'number') {
+      this.metaId = r;
+      if (this.depth > 0) this.live.push(r as NTensor);
+    } else if (this.depth > 0 && r !== null) track(r, this.live);
+    return r;
+  }
+  /** The addon's unboxed fast path (codes in native/torch_addon.cc `fast`); scoped like call(). */
+  fast(code: number, a: NTensor, b?: NTensor): NTensor {
+    const team = this.big ? this.threads : 1;
+    if (team !== this.team) {
+      this.N.setOmpThreads(team);
+      this.team = team;
     }
+    const r = this.N.fast(code, a, b);
+    this.metaId = r;
+    if (this.depth > 0) this.live.push(r);
     return r;
   }
   /** Register a native tensor as a kernel output of the given tfjs dtype (casting if libtorch chose another). */
   out(t: NTensor, dtype?: DataType): TensorInfo {
     const m = this.metaBuf;
-    this.N.meta(t);
+    if (t !== this.metaId || m[0]! < 0) {
+      this.N.meta(t);
+      this.metaId = t;
+    }
     const want = dtype ?? TFJS_DTYPE(m[0]!);
     if (TORCH_CODE[want] !== m[0]) {
       t = this.call(this.toCopy, [t, scalarType(want)]) as NTensor;
-      this.N.meta(t);
+      if (t !== this.metaId) this.N.meta(t);
+      this.metaId = t;
     }
-    const shape: number[] = new Array(m[1]!);
-    for (let i = 0; i < shape.length; i++) shape[i] = m[2 + i]!;
-    const dataId = {};
-    this.data.set(dataId, { t, values: null, shape, dtype: want, refCount: 1 });
+    const rank = m[1]!;
+    const shape: number[] = new Array(rank);
+    for (let i = 0; i < rank; i++) shape[i] = m[2 + i]!;
+    const dataId: Owned = { [this.ENTRY]: { t, values: null, shape, dtype: want, refCount: 1 } };
+    this.dataIds++;
     if (this.depth > 0) this.kept.push(t);
     return { dataId, shape, dtype: want };
   }

@@ -69,8 +69,9 @@ export function registerTorch(opts: { threads?: number; cacheBytes?: number } = 
         const ins = inputs as Record<string, TensorInfo>;
         const at = attrs ?? {};
         let r;
-        if (!nativeDtypes(ins)) return runOnCpu(name, b, ins, at);
-        b.sizeHint(largestInput(ins));
+        const largest = scanInputs(ins);
+        if (largest < 0) return runOnCpu(name, b, ins, at);
+        b.sizeHint(largest);
         try {
           r = b.scoped(() => impl(b, ins, at));
         } catch (e) {
@@ -143,27 +144,29 @@ function patchGradient(
   (config as { torchPatched?: boolean }).torchPatched = true;
 }
 
-/** True when every input is float32/int32/bool (string and complex64 inputs go to the cpu fallback). */
-/** elements of the largest input tensor */
-function largestInput(inputs: Record<string, TensorInfo | TensorInfo[]>): number {
+/**
+ * One pass over a kernel's inputs: the element count of the largest, or -1 when one is string/complex64
+ * (those go to the cpu fallback).
+ */
+function scanInputs(inputs: Record<string, TensorInfo | TensorInfo[]>): number {
   let max = 0;
   for (const k in inputs) {
     const i = inputs[k];
     if (i == null) continue;
-    for (const t of Array.isArray(i) ? i : [i]) max = Math.max(max, util.sizeFromShape(t.shape));
+    if (Array.isArray(i)) {
+      for (const t of i) {
+        if (t.dtype === 'string' || t.dtype === 'complex64') return -1;
+        max = Math.max(max, util.sizeFromShape(t.shape));
+      }
+    } else {
+      if (i.dtype === 'string' || i.dtype === 'complex64') return -1;
+      const shape = i.shape;
+      let n = 1;
+      for (let d = 0; d < shape.length; d++) n *= shape[d]!;
+      if (n > max) max = n;
+    }
   }
   return max;
-}
-
-function nativeDtypes(inputs: Record<string, TensorInfo | TensorInfo[]>): boolean {
-  for (const k in inputs) {
-    const i = inputs[k];
-    if (i == null) continue;
-    if (Array.isArray(i)) {
-      if (!i.every((t) => t.dtype !== 'string' && t.dtype !== 'complex64')) return false;
-    } else if (i.dtype === 'string' || i.dtype === 'complex64') return false;
-  }
-  return true;
 }
 
 /** Details of the loaded addon (undefined when not loaded). */

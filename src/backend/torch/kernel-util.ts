@@ -28,9 +28,31 @@ const MEMORY_FORMAT_CHANNELS_LAST = 2; // c10::MemoryFormat::ChannelsLast
 export const nchwDense = (t: T) => op.contiguous(nchw(t), MEMORY_FORMAT_CHANNELS_LAST);
 export const axes = (axis: number | number[], shape: number[]) => util.parseAxisParam(axis, shape);
 
+/**
+ * Codes of the addon's unboxed fast path (native/torch_addon.cc `fast`): float32 calls of these operators skip
+ * the generic entry point's argument stack and boxed dispatch.
+ */
+export const FAST = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  neg: 10,
+  exp: 11,
+  sigmoid: 12,
+  log: 13,
+  sqrt: 14,
+  tanh: 15,
+  relu: 16,
+  square: 17,
+  silu: 18,
+} as const;
+
 /** Elementwise unary op; `float` casts int/bool inputs to float32 first (tfjs semantics of exp, log, ...). */
-export function unary(f: AtenOp, opts: { float?: boolean } = {}): Kernel {
+export function unary(f: AtenOp, opts: { float?: boolean; fast?: number } = {}): Kernel {
+  const fast = opts.fast;
   return (b, { x }) => {
+    if (fast !== undefined && x.dtype === 'float32') return b.out(b.fast(fast, b.t(x)), 'float32');
     let t = b.t(x);
     if (opts.float && x.dtype !== 'float32') t = cast(t, 'float32');
     return b.out(f(t));
@@ -40,9 +62,14 @@ export function unary(f: AtenOp, opts: { float?: boolean } = {}): Kernel {
 export function unaryA(f: AtenOp, args: (a: Attrs) => Arg[]): Kernel {
   return (b, { x }, a) => b.out(f(b.t(x), ...args(a)), x.dtype);
 }
-/** Broadcasting binary op; result dtype 'up' = tfjs upcastType(a, b), or a fixed dtype. */
-export function binary(f: AtenOp, result: 'up' | DataType = 'up'): Kernel {
+/**
+ * Broadcasting binary op; result dtype 'up' = tfjs upcastType(a, b), or a fixed dtype. `fast`: the addon's
+ * unboxed code for two float32 inputs.
+ */
+export function binary(f: AtenOp, result: 'up' | DataType = 'up', fast?: number): Kernel {
   return (b, { a, b: y }) => {
+    if (fast !== undefined && a.dtype === 'float32' && y.dtype === 'float32')
+      return b.out(b.fast(fast, b.t(a), b.t(y)), 'float32');
     const d = result === 'up' ? upcastType(a.dtype, y.dtype) : result;
     let ta = b.t(a);
     let tb = b.t(y);

@@ -73,7 +73,14 @@ function oihw(w: T, c: ConvInfo, depthwise: boolean): T {
   if (depthwise) w = op.reshape(w, [c.filterHeight, c.filterWidth, 1, c.outChannels]);
   return op.permute(w, [3, 2, 0, 1]);
 }
-function conv2d(b: TorchBackend, x: TensorInfo, filter: TensorInfo, a: Attrs, depthwise: boolean): T {
+export function conv2d(
+  b: TorchBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  a: Attrs,
+  depthwise: boolean,
+  bias: TensorInfo | null = null,
+): T {
   const c = convInfo(x.shape, filter.shape, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
   const [xi, pad] = padNCHW(last ? nchwDense(b.t(x)) : b.t(x), c, 0);
@@ -82,7 +89,7 @@ function conv2d(b: TorchBackend, x: TensorInfo, filter: TensorInfo, a: Attrs, de
   const y = op.conv(
     xi,
     w,
-    null,
+    bias === null ? null : b.t(bias),
     [c.strideHeight, c.strideWidth],
     pad,
     [c.dilationHeight, c.dilationWidth],
@@ -152,6 +159,41 @@ function convBackpropFilter(
   return b.out(depthwise ? op.reshape(hwio, fs) : hwio, 'float32');
 }
 
+/**
+ * All three gradients of a (non-depthwise) convolution with bias in one ATen call (convolution_backward with
+ * output mask [1, 1, 1]): [dx, dfilter (tfjs HWIO), dbias].
+ */
+export function conv2dGrads(
+  b: TorchBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  dy: TensorInfo,
+  a: Attrs,
+): TensorInfo[] {
+  const c = convInfo(x.shape, filter.shape, a, false);
+  const last = c.dataFormat === 'channelsLast';
+  const [xi, pad, padded] = padNCHW(last ? nchwDense(b.t(x)) : b.t(x), c, 0);
+  const [gx, gw, gb] = op.convBack(
+    last ? nchwDense(b.t(dy)) : b.t(dy),
+    xi,
+    oihw(b.t(filter), c, false),
+    [c.outChannels],
+    [c.strideHeight, c.strideWidth],
+    pad,
+    [c.dilationHeight, c.dilationWidth],
+    false,
+    [0, 0],
+    1,
+    [true, true, true],
+  ) as [T, T, T];
+  const g = unpadNCHW(gx, c, padded);
+  return [
+    b.out(last ? nhwc(g) : g, 'float32'),
+    b.out(op.permute(gw, [2, 3, 1, 0]), 'float32'),
+    b.out(gb, 'float32'),
+  ];
+}
+
 /** Pools with a dimRoundingMode can produce windows ATen cannot express: those use the cpu fallback. */
 const poolInfo = (x: number[], a: Attrs) =>
   backend_util.computePool2DInfo(
@@ -193,8 +235,10 @@ export const convKernels: Record<string, Kernel> = {
   [Conv2D]: (b, { x, filter }, a) => b.out(conv2d(b, x, filter, a, false), 'float32'),
   [FusedConv2D]: (b, { x, filter, bias, preluActivationWeights }, a) => {
     if (a.dataFormat === 'NCHW' && (bias || preluActivationWeights)) return CPU; // 1-D bias broadcasts on C
-    let t = conv2d(b, x, filter, a, false);
-    if (bias) t = op.add(t, b.t(bias));
+    // a 1-D bias of the output channels goes into the convolution itself (no separate pass)
+    const inConv = bias !== undefined && bias.shape.length === 1 && bias.shape[0] === filter.shape[3];
+    let t = conv2d(b, x, filter, a, false, inConv ? bias : null);
+    if (bias && !inConv) t = op.add(t, b.t(bias));
     return b.out(activation(t, a.activation, a, b, preluActivationWeights), 'float32');
   },
   [DepthwiseConv2dNative]: (b, { x, filter }, a) => b.out(conv2d(b, x, filter, a, true), 'float32'),

@@ -89,6 +89,7 @@ import { FUSED } from '../../ops/fused.js';
 import { op } from './aten.js';
 import {
   CPU,
+  FAST,
   axes,
   binary,
   cast,
@@ -104,6 +105,7 @@ import {
 } from './kernel-util.js';
 import { convKernels } from './kernels-conv.js';
 import { shapeKernels } from './kernels-shape.js';
+import { fusedFlowNormKernels } from './kernels-fused.js';
 
 export { bindOps } from './aten.js';
 export { CPU, type Kernel } from './kernel-util.js';
@@ -111,7 +113,7 @@ export { CPU, type Kernel } from './kernel-util.js';
 /** This backend's own kernel (not in tfjs-core): the Relu gradient dy * (x > 0) in one pass (index.ts). */
 export const TorchReluGrad = 'TorchReluGrad';
 
-const subTensor = binary(op.sub);
+const subTensor = binary(op.sub, 'up', FAST.sub);
 
 const elementwise: Record<string, Kernel> = {
   // ---- elementwise unary
@@ -127,30 +129,30 @@ const elementwise: Record<string, Kernel> = {
   [Cosh]: unary(op.cosh, { float: true }),
   [Elu]: unary(op.elu, { float: true }),
   [Erf]: unary(op.erf, { float: true }),
-  [Exp]: unary(op.exp, { float: true }),
+  [Exp]: unary(op.exp, { float: true, fast: FAST.exp }),
   [Expm1]: unary(op.expm1, { float: true }),
   [Floor]: unary(op.floor),
   [IsFinite]: unary(op.isfinite),
   [IsInf]: unary(op.isinf),
   [IsNan]: unary(op.isnan),
-  [Log]: unary(op.log, { float: true }),
+  [Log]: unary(op.log, { float: true, fast: FAST.log }),
   [Log1p]: unary(op.log1p, { float: true }),
   [LogicalNot]: unary(op.logicalNot),
-  [Neg]: unary(op.neg),
+  [Neg]: unary(op.neg, { fast: FAST.neg }),
   [Reciprocal]: unary(op.reciprocal, { float: true }),
-  [Relu]: unary(op.relu),
+  [Relu]: unary(op.relu, { fast: FAST.relu }),
   [Round]: unary(op.round),
   [Rsqrt]: unary(op.rsqrt, { float: true }),
   [Selu]: unary(op.selu, { float: true }),
-  [Sigmoid]: unary(op.sigmoid, { float: true }),
+  [Sigmoid]: unary(op.sigmoid, { float: true, fast: FAST.sigmoid }),
   [Sign]: unary(op.sign),
   [Sin]: unary(op.sin, { float: true }),
   [Sinh]: unary(op.sinh, { float: true }),
   [Softplus]: unary(op.softplus, { float: true }),
-  [Sqrt]: unary(op.sqrt, { float: true }),
-  [Square]: unary(op.square),
+  [Sqrt]: unary(op.sqrt, { float: true, fast: FAST.sqrt }),
+  [Square]: unary(op.square, { fast: FAST.square }),
   [Tan]: unary(op.tan, { float: true }),
-  [Tanh]: unary(op.tanh, { float: true }),
+  [Tanh]: unary(op.tanh, { float: true, fast: FAST.tanh }),
   [Relu6]: unaryA(op.clamp, () => [0, 6]),
   [LeakyRelu]: (b, { x }, a) => b.out(op.leakyRelu(b.t(x), a.alpha), 'float32'),
   [ClipByValue]: unaryA(op.clamp, (a) => [a.clipValueMin, a.clipValueMax]),
@@ -179,10 +181,12 @@ const elementwise: Record<string, Kernel> = {
   [Identity]: (b, { x }) => same(b, x),
 
   // ---- elementwise binary (numpy broadcasting in ATen = tfjs)
-  [Add]: binary(op.add),
+  [Add]: binary(op.add, 'up', FAST.add),
   [Sub]: (b, i) => (i.a.dtype === 'bool' && i.b.dtype === 'bool' ? CPU : subTensor(b, i, {})),
-  [Multiply]: binary(op.mul),
+  [Multiply]: binary(op.mul, 'up', FAST.mul),
   [RealDiv]: (b, { a, b: y }) => {
+    if (a.dtype === 'float32' && y.dtype === 'float32')
+      return b.out(b.fast(FAST.div, b.t(a), b.t(y)), 'float32');
     const f = op.div(b.t(a), b.t(y));
     return b.out(f, upcastType(a.dtype, y.dtype) === 'float32' ? 'float32' : 'int32');
   },
@@ -256,4 +260,5 @@ export const fusedKernels: Record<string, Kernel> = {
     const dx = op.neg_(op.mul(l, g));
     return [b.out(dl, 'float32'), b.out(dx, 'float32')];
   },
+  ...fusedFlowNormKernels,
 };

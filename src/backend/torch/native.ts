@@ -11,6 +11,8 @@ export type Arg = NTensor | number | boolean | string | null | undefined | reado
 export interface Addon {
   op(name: string, overload: string): number;
   call(handle: number, ...args: Arg[]): unknown;
+  /** Unboxed fast path of a few elementwise operators (codes: native/torch_addon.cc `fast`). */
+  fast(code: number, a: NTensor, b?: NTensor): NTensor;
   schema(handle: number): string;
   fromArray(data: Float32Array | Int32Array | Uint8Array, shape: readonly number[], dtype: string): NTensor;
   toArray(t: NTensor): Float32Array | Int32Array | Uint8Array;

@@ -4,13 +4,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../core/rng.js';
 import { initWeight, zeros } from '../latent/init.js';
+import { groupNorm, silu } from '../../ops/norm.js';
+import { conv2dBias } from '../../ops/conv.js';
 
 export type Vars = Map<string, tf.Variable>;
 
-/** SiLU / swish: x sigmoid(x) (Elfwing et al. 2018; Ramachandran et al. 2017). */
-export function silu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
-}
+/** SiLU / swish: x sigmoid(x) (Elfwing et al. 2018; Ramachandran et al. 2017); a fused op (src/ops/norm.ts). */
+export { silu };
 
 /** y = x W + b on the last axis. zeroInit: W = 0 (a block that starts as the identity / a zero output). */
 export class Dense {
@@ -55,9 +55,8 @@ export class Conv {
     vars.set(`${name}.b`, this.b);
   }
   apply(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() =>
-      tf.add(tf.conv2d(x as tf.Tensor4D, this.w as tf.Tensor4D, this.stride, 'same'), this.b),
-    );
+    // conv + bias as one fused op each way (src/ops/conv.ts)
+    return conv2dBias(x as tf.Tensor4D, this.w as tf.Tensor4D, this.b as tf.Tensor1D, this.stride, 'same');
   }
 }
 
@@ -80,15 +79,9 @@ export class GroupNorm {
     vars.set(`${name}.gamma`, this.gamma);
     vars.set(`${name}.beta`, this.beta);
   }
-  apply(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const [n, h, w, c] = x.shape as [number, number, number, number];
-      const g = this.groups;
-      const xg = tf.reshape(x, [n, h * w, g, c / g]);
-      const { mean, variance } = tf.moments(xg, [1, 3], true);
-      const xn = tf.reshape(tf.div(tf.sub(xg, mean), tf.sqrt(tf.add(variance, 1e-5))), [n, h, w, c]);
-      return tf.add(tf.mul(xn, this.gamma), this.beta);
-    });
+  /** GroupNorm(x), and SiLU of it when `act` (one fused op each way: src/ops/norm.ts). */
+  apply(x: tf.Tensor, act = false): tf.Tensor {
+    return groupNorm(x, this.gamma, this.beta, this.groups, { eps: 1e-5, act });
   }
 }
 

@@ -6,7 +6,7 @@
 // Downsampling: 3x3 conv with stride 2; upsampling: nearest-neighbour x2 then a 3x3 conv.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../core/rng.js';
-import { Conditioning, Conv, Dense, GroupNorm, silu, type Denoiser, type Vars } from './layers.js';
+import { Conditioning, Conv, Dense, GroupNorm, type Denoiser, type Vars } from './layers.js';
 
 class ResBlock {
   private readonly gn1: GroupNorm;
@@ -25,10 +25,10 @@ class ResBlock {
   }
   apply(x: tf.Tensor, e: tf.Tensor2D): tf.Tensor {
     return tf.tidy(() => {
-      let h = this.conv1.apply(silu(this.gn1.apply(x)));
+      let h = this.conv1.apply(this.gn1.apply(x, true));
       const eb = this.emb.apply(e);
       h = tf.add(h, tf.reshape(eb, [eb.shape[0]!, 1, 1, eb.shape[1]!]));
-      h = this.conv2.apply(silu(this.gn2.apply(h)));
+      h = this.conv2.apply(this.gn2.apply(h, true));
       return tf.add(this.skip ? this.skip.apply(x) : x, h);
     });
   }
@@ -129,7 +129,7 @@ export class UNet implements Denoiser {
           h = u.up.apply(tf.image.resizeNearestNeighbor(h as tf.Tensor4D, [2 * hh!, 2 * ww!]));
         }
       }
-      return this.outConv.apply(silu(this.outNorm.apply(h)));
+      return this.outConv.apply(this.outNorm.apply(h, true));
     });
   }
 }

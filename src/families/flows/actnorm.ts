@@ -5,6 +5,7 @@
 // The `initialized` flag is a persistent int32 variable, so it is saved in checkpoints and a loaded or resumed
 // model never re-initializes.
 import * as tf from '@tensorflow/tfjs-core';
+import { actNorm } from '../../ops/flow.js';
 import {
   variable,
   type FlowContext,
@@ -53,7 +54,7 @@ export class ActNorm implements Transform {
   forward(x: tf.Tensor, ctx: FlowContext = {}): ForwardResult {
     if (ctx.init && !this.isInitialized()) this.dataInit(x);
     return tf.tidy(() => {
-      const y = tf.mul(tf.add(x, this.bias), tf.exp(this.logs));
+      const y = actNorm(x, this.bias, this.logs); // (x + bias) exp(logs), one fused op each way
       const logDet = tf.add(
         tf.zeros([x.shape[0]!]),
         tf.mul(tf.sum(this.logs), this.positions),

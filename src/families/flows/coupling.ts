@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../core/rng.js';
 import { makeCouplingNet, type CouplingNet } from './nets.js';
+import { sigmoidCoupling, sigmoidCouplingLogDet } from '../../ops/flow.js';
 import {
   sumPerExample,
   variable,
@@ -102,6 +103,13 @@ export class Coupling implements Transform {
 
   forward(x: tf.Tensor, ctx: FlowContext = {}): ForwardResult {
     return tf.tidy(() => {
+      if (this.affine && this.opts.scale === 'sigmoid') {
+        // the same y and log-det as below, as two fused ops with hand-written gradients (src/ops/flow.ts)
+        const bx = tf.mul(x, this.b);
+        const out = this.net.apply(tf.concat([bx, tf.broadcastTo(this.b, bx.shape)], -1), ctx.cond);
+        const [h, t] = tf.split(out, 2, -1);
+        return { y: sigmoidCoupling(x, h!, t!, this.inv), logDet: sigmoidCouplingLogDet(h!, this.inv) };
+      }
       const { s, t } = this.params(tf.mul(x, this.b), ctx.cond);
       if (!s) return { y: tf.add(x, t), logDet: tf.zeros([x.shape[0]!]) as tf.Tensor1D };
       return { y: tf.add(tf.mul(x, tf.exp(s)), t), logDet: sumPerExample(s) };

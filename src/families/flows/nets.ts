@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../core/rng.js';
 import { initWeight } from '../latent/init.js';
 import { variable } from './transform.js';
+import { conv2dBias } from '../../ops/conv.js';
 
 /** He-initialized weight; the tidy releases the initial tensor that initWeight leaves behind. */
 export function heWeight(shape: number[], fanIn: number, fanOut: number, rng: Rng): tf.Variable {
@@ -81,7 +82,7 @@ export class ConvNet {
     return tf.tidy(() => {
       let h = x as tf.Tensor4D;
       this.layers.forEach(({ w, b }, l) => {
-        h = tf.add(tf.conv2d(h, w as tf.Tensor4D, 1, 'same'), b);
+        h = conv2dBias(h, w as tf.Tensor4D, b as tf.Tensor1D, 1, 'same'); // one fused op each way (src/ops/conv.ts)
         if (l === 0 && this.wc && cond) {
           const e = tf.matMul(cond, this.wc as tf.Tensor2D);
           h = tf.add(h, tf.reshape(e, [e.shape[0], 1, 1, e.shape[1]!]));
