@@ -15,6 +15,8 @@ import { command as reproduce } from './commands/reproduce.js';
 import { command as trainClassifier } from './commands/train-classifier.js';
 import { command as info } from './commands/info.js';
 import { command as explain } from './commands/explain.js';
+import { command as encode } from './commands/encode.js';
+import { command as decode } from './commands/decode.js';
 import '../families/index.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -26,6 +28,8 @@ export const COMMANDS: readonly Command[] = [
   trainClassifier,
   info,
   explain,
+  encode,
+  decode,
 ];
 
 function helpIndex(): string {

@@ -75,7 +75,9 @@ export class VectorQuantizer {
     return tf.tidy(() => {
       const zz = tf.sum(tf.square(z), 1, true);
       const ee = tf.reshape(tf.sum(tf.square(this.codebook), 1), [1, this.K]);
-      return tf.relu(tf.add(tf.sub(zz, tf.mul(2, tf.matMul(z, this.codebook, false, true))), ee)) as tf.Tensor2D;
+      return tf.relu(
+        tf.add(tf.sub(zz, tf.mul(2, tf.matMul(z, this.codebook, false, true))), ee),
+      ) as tf.Tensor2D;
     });
   }
 

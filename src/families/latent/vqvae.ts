@@ -67,7 +67,7 @@ export const VQVAE_SCHEMA = z.object({
   priorOptions: z
     .record(z.string(), z.unknown())
     .default({})
-    .describe("options of the prior model (its own, e.g. {\"channels\":32}; default inputs 'onehot')"),
+    .describe('options of the prior model (its own, e.g. {"channels":32}; default inputs \'onehot\')'),
   aeEpochs: z
     .int()
     .min(0)
@@ -147,7 +147,9 @@ export class VQVAE implements GenerativeModel {
     if (o.conditional !== undefined && o.conditional !== c.conditional)
       throw new UserError(`priorOptions.conditional: set 'conditional' of the vqvae instead`);
     if (o.output !== undefined && o.output !== 'categorical' && o.output !== 'auto')
-      throw new UserError(`priorOptions.output: the prior over codes is categorical (got '${String(o.output)}')`);
+      throw new UserError(
+        `priorOptions.output: the prior over codes is categorical (got '${String(o.output)}')`,
+      );
     const tokenSpec: DataSpec = {
       kind: 'image',
       shape: [...this.grid, 1],
@@ -177,7 +179,8 @@ export class VQVAE implements GenerativeModel {
   /** code indices as the prior's token image: k / (K - 1), [n, h, w, 1] */
   tokenImage(idx: tf.Tensor): tf.Tensor4D {
     return tf.tidy(
-      () => tf.reshape(tf.div(tf.cast(idx, 'float32'), this.cfg.codes - 1), [-1, ...this.grid, 1]) as tf.Tensor4D,
+      () =>
+        tf.reshape(tf.div(tf.cast(idx, 'float32'), this.cfg.codes - 1), [-1, ...this.grid, 1]) as tf.Tensor4D,
     );
   }
 
@@ -270,7 +273,10 @@ export class VQVAE implements GenerativeModel {
             const logPz = this.prior.logProb(this.tokenImage(idx), batch.y && this.C ? batch.y : undefined);
             const nll = tf.neg(tf.mean(logPz)) as tf.Scalar;
             void n;
-            return { loss: nll, metrics: { natsPerCode: tf.div(nll, this.grid[0] * this.grid[1]) as tf.Scalar } };
+            return {
+              loss: nll,
+              metrics: { natsPerCode: tf.div(nll, this.grid[0] * this.grid[1]) as tf.Scalar },
+            };
           }),
       },
     ];

@@ -23,14 +23,25 @@ before(useCpu);
 const quiet = { progress: 'none' as const, log: () => {} };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gm-vqvae-'));
 const SPEC8: DataSpec = { kind: 'image', shape: [8, 8, 1], domain: 'binary', numClasses: 3 };
-const TINY = { codes: 3, codeDim: 2, channels: [4, 4], priorOptions: { channels: 4, blocks: 1, headChannels: 4 } };
+const TINY = {
+  codes: 3,
+  codeDim: 2,
+  channels: [4, 4],
+  priorOptions: { channels: 4, blocks: 1, headChannels: 4 },
+};
 
 function randn(shape: number[], seed: number): tf.Tensor {
   return tf.randomNormal(shape, 0, 1, 'float32', seed);
 }
 
 test('quantize: the nearest code of every row, as brute force finds it', () => {
-  const vq = new VectorQuantizer(7, 3, { codebook: 'loss', decay: 0.99, epsilon: 1e-5, restartAfter: 0 }, new Rng(1), 'vq');
+  const vq = new VectorQuantizer(
+    7,
+    3,
+    { codebook: 'loss', decay: 0.99, epsilon: 1e-5, restartAfter: 0 },
+    new Rng(1),
+    'vq',
+  );
   const z = randn([50, 3], 2) as tf.Tensor2D;
   const idx = vq.nearest(z).dataSync();
   const e = vq.codebook.arraySync() as number[][];
@@ -55,7 +66,13 @@ test('quantize: the nearest code of every row, as brute force finds it', () => {
 });
 
 test('straight-through: dL/dz_e equals the upstream gradient dL/dz_q (sec. 3.2), and reaches the encoder', () => {
-  const vq = new VectorQuantizer(5, 4, { codebook: 'loss', decay: 0.99, epsilon: 1e-5, restartAfter: 0 }, new Rng(3), 'vq');
+  const vq = new VectorQuantizer(
+    5,
+    4,
+    { codebook: 'loss', decay: 0.99, epsilon: 1e-5, restartAfter: 0 },
+    new Rng(3),
+    'vq',
+  );
   const z = randn([6, 4], 4) as tf.Tensor2D;
   const w = randn([6, 4], 5);
   // a nonlinear downstream loss L(v) = sum w * v^3
@@ -66,12 +83,17 @@ test('straight-through: dL/dz_e equals the upstream gradient dL/dz_q (sec. 3.2),
   const a = gST.dataSync();
   const b = gUp.dataSync();
   assert.ok(b.some((v) => Math.abs(v) > 1e-3));
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-4 * (1 + Math.abs(b[i]!)), `${i}`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Math.abs(a[i]! - b[i]!) < 1e-4 * (1 + Math.abs(b[i]!)), `${i}`);
   // the commitment term's gradient is 2 (z_e - z_q); the codebook term's gradient goes to the codebook only
-  const gC = tf.grad((zz: tf.Tensor) => tf.sum(vq.quantize(zz as tf.Tensor2D).commitLoss))(z).dataSync();
+  const gC = tf
+    .grad((zz: tf.Tensor) => tf.sum(vq.quantize(zz as tf.Tensor2D).commitLoss))(z)
+    .dataSync();
   const want = tf.mul(2, tf.sub(z, q.zq)).dataSync();
   for (let i = 0; i < want.length; i++) assert.ok(Math.abs(gC[i]! - want[i]!) < 1e-4);
-  const gB = tf.grad((zz: tf.Tensor) => tf.sum(vq.quantize(zz as tf.Tensor2D).codebookLoss))(z).dataSync();
+  const gB = tf
+    .grad((zz: tf.Tensor) => tf.sum(vq.quantize(zz as tf.Tensor2D).codebookLoss))(z)
+    .dataSync();
   assert.ok(gB.every((v) => v === 0));
   // in the model: with beta = 0 and the EMA codebook, only the straight-through path reaches the encoder
   const m = new VQVAE('vqvae', { ...TINY, beta: 0 }, SPEC8, 1);
@@ -90,7 +112,13 @@ test('straight-through: dL/dz_e equals the upstream gradient dL/dz_q (sec. 3.2),
 test('EMA codebook: one update equals the closed form (appendix A.1) with Laplace smoothing', () => {
   const g = 0.9;
   const eps = 0.01;
-  const vq = new VectorQuantizer(3, 2, { codebook: 'ema', decay: g, epsilon: eps, restartAfter: 0 }, new Rng(1), 'vq');
+  const vq = new VectorQuantizer(
+    3,
+    2,
+    { codebook: 'ema', decay: g, epsilon: eps, restartAfter: 0 },
+    new Rng(1),
+    'vq',
+  );
   const N0 = [2, 0.5, 0];
   const m0 = [
     [1, 2],
@@ -118,7 +146,8 @@ test('EMA codebook: one update equals the closed form (appendix A.1) with Laplac
   const tot = N.reduce((a, b) => a + b, 0);
   const Ns = N.map((v) => ((v + eps) / (tot + 3 * eps)) * tot);
   const e = m.map((r, i) => r.map((v) => v / Ns[i]!));
-  const close = (a: number[], b: number[]) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-5 * (1 + Math.abs(b[i]!)), `${v} vs ${b[i]}`));
+  const close = (a: number[], b: number[]) =>
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-5 * (1 + Math.abs(b[i]!)), `${v} vs ${b[i]}`));
   close(Array.from(vq.emaCount!.dataSync()), N);
   close(Array.from(vq.emaSum!.dataSync()), m.flat());
   close(Array.from(vq.codebook.dataSync()), e.flat());
@@ -128,10 +157,34 @@ test('EMA codebook: one update equals the closed form (appendix A.1) with Laplac
 
 test('dead codes: a code unused for restartAfter steps is re-initialised from an encoder output', () => {
   for (const codebook of ['ema', 'loss'] as const) {
-    const vq = new VectorQuantizer(3, 2, { codebook, decay: 0.99, epsilon: 1e-5, restartAfter: 2 }, new Rng(1), 'vq');
-    vq.codebook.assign(tf.tensor2d([[0, 0], [1, 1], [100, 100]]));
-    if (vq.emaSum) vq.emaSum.assign(tf.tensor2d([[0, 0], [1, 1], [100, 100]]));
-    const z = tf.tensor2d([[0.1, 0], [0.9, 1.1], [0, 0.2], [1, 0.8]]);
+    const vq = new VectorQuantizer(
+      3,
+      2,
+      { codebook, decay: 0.99, epsilon: 1e-5, restartAfter: 2 },
+      new Rng(1),
+      'vq',
+    );
+    vq.codebook.assign(
+      tf.tensor2d([
+        [0, 0],
+        [1, 1],
+        [100, 100],
+      ]),
+    );
+    if (vq.emaSum)
+      vq.emaSum.assign(
+        tf.tensor2d([
+          [0, 0],
+          [1, 1],
+          [100, 100],
+        ]),
+      );
+    const z = tf.tensor2d([
+      [0.1, 0],
+      [0.9, 1.1],
+      [0, 0.2],
+      [1, 0.8],
+    ]);
     const idx = vq.nearest(z);
     assert.deepEqual(Array.from(idx.dataSync()), [0, 1, 0, 1]);
     const r1 = vq.update(z, idx, 5);
@@ -143,7 +196,10 @@ test('dead codes: a code unused for restartAfter steps is re-initialised from an
     const after = Array.from(vq.codebook.dataSync()).slice(4);
     assert.notDeepEqual(after, before);
     const rows = z.arraySync();
-    assert.ok(rows.some((r) => Math.abs(r[0]! - after[0]!) < 1e-6 && Math.abs(r[1]! - after[1]!) < 1e-6), `${after}`);
+    assert.ok(
+      rows.some((r) => Math.abs(r[0]! - after[0]!) < 1e-6 && Math.abs(r[1]! - after[1]!) < 1e-6),
+      `${after}`,
+    );
     assert.equal(vq.idle.dataSync()[2], 0);
     if (vq.emaCount) assert.equal(vq.emaCount.dataSync()[2], 1);
     tf.dispose([z, idx, r1, r2]);
@@ -165,7 +221,7 @@ test('the prior over a 2x2 grid of K = 3 codes: its 81 probabilities sum to one 
       const m = new VQVAE('vqvae', { ...TINY, prior, priorOptions, conditional }, SPEC8, 2);
       // train-free weights still give a proper distribution; perturb them so that it is far from uniform
       for (const v of m.prior.variables().values()) v.assign(tf.mul(v, 3));
-      const y = conditional ? tf.fill([81], 1, 'int32') as tf.Tensor1D : undefined;
+      const y = conditional ? (tf.fill([81], 1, 'int32') as tf.Tensor1D) : undefined;
       const lp = m.prior.logProb(m.tokenImage(idx), y);
       const total = tf.exp(tf.logSumExp(lp)).dataSync()[0]!;
       assert.ok(Math.abs(total - 1) < 1e-4, `${prior} conditional=${conditional}: sum ${total}`);
@@ -205,7 +261,15 @@ test('the bound: log p(x|z_q) + log p(z_q); the uniform prior subtracts h w log 
 
 test('two stages through the one loop, eval reports the bound, the checkpoint round trip is exact', async () => {
   const ds = loadDataset({ name: 'mnist-fixture', options: { binarize: 'dynamic' } });
-  const cfg = makeTrainConfig({ epochs: 2, batchSize: 32, lr: 0.003, seed: 1, limit: 64, logEvery: 1, sampleN: 4 });
+  const cfg = makeTrainConfig({
+    epochs: 2,
+    batchSize: 32,
+    lr: 0.003,
+    seed: 1,
+    limit: 64,
+    logEvery: 1,
+    sampleN: 4,
+  });
   const dir = tmp();
   const m = new VQVAE('vqvae', { ...TINY, codes: 8, aeEpochs: 1, restartAfter: 1 }, ds.spec, 1);
   const snap = (pre: string) =>
@@ -217,7 +281,15 @@ test('two stages through the one loop, eval reports the bound, the checkpoint ro
   assert.deepEqual(snap('prior.'), prior0);
   const ae1 = snap('enc.');
   const ck1 = loadCheckpoint(dir);
-  const res = await train({ model: ck1.model, dataset: ds, outDir: dir, config: cfg, resume: ck1, images: false, ...quiet });
+  const res = await train({
+    model: ck1.model,
+    dataset: ds,
+    outDir: dir,
+    config: cfg,
+    resume: ck1,
+    images: false,
+    ...quiet,
+  });
   assert.equal(res.epoch, 2);
   const m2 = ck1.model as VQVAE;
   const snap2 = (pre: string) =>
@@ -225,17 +297,25 @@ test('two stages through the one loop, eval reports the bound, the checkpoint ro
   // stage 2 trained the prior only, on the frozen codes
   assert.deepEqual(snap2('enc.'), ae1);
   assert.notDeepEqual(snap2('prior.'), prior0);
-  const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const steps = lines.filter((l) => l.type === 'train');
   assert.ok(steps[0].metrics['autoencoder.perplexity'] >= 1);
   assert.ok(steps[0].metrics['autoencoder.used'] > 0);
   assert.ok('prior.natsPerCode' in steps[steps.length - 1].metrics);
   // the checkpoint restores every variable (EMA state and idle counters included) and the same bound
   const ck2 = loadCheckpoint(dir);
-  for (const [k, v] of m2.variables()) assert.deepEqual(Array.from(ck2.model.variables().get(k)!.dataSync()), Array.from(v.dataSync()), k);
+  for (const [k, v] of m2.variables())
+    assert.deepEqual(Array.from(ck2.model.variables().get(k)!.dataSync()), Array.from(v.dataSync()), k);
   const r1 = await evaluate(m2, ds, { maxN: 16, batchSize: 16 });
   const r2 = await evaluate(ck2.model, ds, { maxN: 16, batchSize: 16 });
-  assert.deepEqual(r1.metrics.map((x) => x.name), ['elbo', 'elbo-uniform']);
+  assert.deepEqual(
+    r1.metrics.map((x) => x.name),
+    ['elbo', 'elbo-uniform'],
+  );
   assert.equal(r1.metrics[0]!.kind, 'bound');
   assert.equal(r1.metrics[0]!.nats, r2.metrics[0]!.nats);
   assert.ok(r1.metrics[0]!.nats > 0);
