@@ -83,7 +83,8 @@ export class GatedPixelCNN extends Autoregressive {
       kernel: k,
       headChannels: hc,
       classMap: m,
-      inputs: c.inputs,
+      // only when not the default, so that configs written before the option read back unchanged
+      ...(c.inputs !== 'value' ? { inputs: c.inputs } : {}),
     };
     this.oneHotIn = c.inputs === 'onehot';
     this.k = k;

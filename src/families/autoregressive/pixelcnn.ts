@@ -75,7 +75,8 @@ export class PixelCNN extends Autoregressive {
       kernel: k,
       headChannels: hc,
       classMap: m,
-      inputs: c.inputs,
+      // only when not the default, so that configs written before the option read back unchanged
+      ...(c.inputs !== 'value' ? { inputs: c.inputs } : {}),
     };
     this.oneHotIn = c.inputs === 'onehot';
     const cin = this.oneHotIn ? C * this.head.levels : C;

@@ -90,7 +90,15 @@ export class PixelTransformer extends Autoregressive {
     const T = image ? spec.shape[0]! * spec.shape[1]! : dims(spec);
     super(kind, spec, common, { T, C });
     const { dModel: d, heads: nh, layers: nl, mlpRatio: mr } = c;
-    this.config = { ...common, dModel: d, heads: nh, layers: nl, mlpRatio: mr, inputs: c.inputs };
+    this.config = {
+      ...common,
+      dModel: d,
+      heads: nh,
+      layers: nl,
+      mlpRatio: mr,
+      // only when not the default, so that configs written before the option read back unchanged
+      ...(c.inputs !== 'value' ? { inputs: c.inputs } : {}),
+    };
     this.oneHotIn = c.inputs === 'onehot';
     this.d = d;
     this.nh = nh;
