@@ -268,11 +268,9 @@ export class VQVAE implements GenerativeModel {
         active: (ctx) => this.stage('prior', ctx.epoch),
         loss: (batch: Batch) =>
           tf.tidy(() => {
-            const n = batch.x.shape[0]!;
             const idx = this.encodeTokens(batch.x);
             const logPz = this.prior.logProb(this.tokenImage(idx), batch.y && this.C ? batch.y : undefined);
             const nll = tf.neg(tf.mean(logPz)) as tf.Scalar;
-            void n;
             return {
               loss: nll,
               metrics: { natsPerCode: tf.div(nll, this.grid[0] * this.grid[1]) as tf.Scalar },
