@@ -137,7 +137,8 @@ export class VQVAE implements GenerativeModel {
     ];
     this.prior = this.buildPrior(c, rng.nextSeed());
     for (const [k, v] of this.prior.variables()) this.vars.set(`prior.${k}`, v);
-    this.cfg = { ...c, likelihood, priorOptions: { ...this.prior.config } };
+    // priorOptions as given (the prior's own schema fills the rest; its resolved config is prior.config)
+    this.cfg = { ...c, likelihood };
     this.config = { ...this.cfg } as unknown as Record<string, unknown>;
   }
 
