@@ -95,6 +95,18 @@ export {
   type InterpolateToFileOptions,
 } from './api/interpolate.js';
 export {
+  encodeToFile,
+  decodeToFile,
+  readTokens,
+  writeTokens,
+  isTokenModel,
+  type TokenModel,
+  type Tokens,
+  type TokenSummary,
+  type EncodeOptions,
+  type DecodeOptions,
+} from './api/tokens.js';
+export {
   LIMITS,
   outputFormat,
   GridBuilder,

@@ -18,6 +18,8 @@ import { command as explain } from './commands/explain.js';
 import { command as anomaly } from './commands/anomaly.js';
 import { command as classify } from './commands/classify.js';
 import { command as synth } from './commands/synth.js';
+import { command as encode } from './commands/encode.js';
+import { command as decode } from './commands/decode.js';
 import '../families/index.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -32,6 +34,8 @@ export const COMMANDS: readonly Command[] = [
   anomaly,
   classify,
   synth,
+  encode,
+  decode,
 ];
 
 function helpIndex(): string {

@@ -44,6 +44,8 @@ export interface Objective {
   variables: () => tf.Variable[];
   /** update only on every `every`-th batch (steps every-1, 2 every-1, ... counting from 0; default 1) */
   every?: number;
+  /** whether the objective trains at this step (unset: always), e.g. one stage of a staged model */
+  active?: (ctx: StepContext) => boolean;
   /**
    * Per-objective optimizer overrides: Adam betas, and a factor on the run's learning rate (e.g. GANs use
    * beta1 0.5; WGAN-GP betas (0, 0.9); two time-scale updates set lrScale). Unset: the run's values.

@@ -30,6 +30,7 @@ export function runStep(run: Run, b: RawBatch): StepRecord {
     for (const obj of objectives) {
       const every = obj.every ?? 1;
       if ((state.step + 1) % every !== 0) continue;
+      if (obj.active && !obj.active(ctx)) continue;
       const opt = optimizers.get(obj.name)!;
       const vars = [...opt.params.values()];
       tf.tidy(() => {

@@ -51,6 +51,26 @@ export const IMAGE_HEAD_OPTIONS = {
     ),
 };
 
+/**
+ * What the network reads of each value (PixelCNN, Gated PixelCNN, Transformer): the value itself, or a one-hot
+ * vector over its L levels (categorical tokens such as VQ-VAE codes, where the order of the levels means nothing).
+ */
+export const INPUT_OPTION = {
+  inputs: z
+    .enum(['value', 'onehot'])
+    .default('value')
+    .describe("what the network reads of each value: the value, or 'onehot' over its levels (token grids)"),
+};
+
+/** x [..., C] in data units -> one-hot levels [..., C * L] (level round(x (L - 1))). */
+export function oneHotInput(x: tf.Tensor, levels: number): tf.Tensor {
+  return tf.tidy(() => {
+    const idx = tf.cast(tf.round(tf.mul(x, levels - 1)), 'int32');
+    const oh = tf.cast(tf.oneHot(tf.reshape(idx, [-1]), levels), 'float32');
+    return tf.reshape(oh, [...x.shape.slice(0, -1), x.shape[x.rank - 1]! * levels]);
+  });
+}
+
 /** Resolve the common keys ('auto' output from the data domain). */
 export function resolveCommon(
   c: { output: OutputKind | 'auto'; mixtures: number; conditional: boolean },

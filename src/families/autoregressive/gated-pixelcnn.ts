@@ -19,6 +19,8 @@ import {
   Autoregressive,
   COMMON_OPTIONS,
   IMAGE_HEAD_OPTIONS,
+  INPUT_OPTION,
+  oneHotInput,
   resolveCommon,
   type SamplerSession,
 } from './base.js';
@@ -36,6 +38,7 @@ export const GATED_PIXELCNN_SCHEMA = z.object({
     .default(5)
     .describe('kernel of the vertical and horizontal stacks'),
   ...IMAGE_HEAD_OPTIONS,
+  ...INPUT_OPTION,
 });
 
 interface Layer {
@@ -65,6 +68,7 @@ export class GatedPixelCNN extends Autoregressive {
   private readonly head2: Linear1x1;
   private readonly k: number;
   private readonly classMap: ClassMap | null;
+  private readonly oneHotIn: boolean;
 
   constructor(kind: string, raw: object, spec: DataSpec, seed: number) {
     const c = parseModelOptions(kind, GATED_PIXELCNN_SCHEMA, raw);
@@ -72,7 +76,17 @@ export class GatedPixelCNN extends Autoregressive {
     const [H, W, C] = spec.shape as [number, number, number];
     super(kind, spec, common, { T: H * W, C });
     const { channels: h, layers: nl, kernel: k, headChannels: hc, classMap: m } = c;
-    this.config = { ...common, channels: h, layers: nl, kernel: k, headChannels: hc, classMap: m };
+    this.config = {
+      ...common,
+      channels: h,
+      layers: nl,
+      kernel: k,
+      headChannels: hc,
+      classMap: m,
+      // only when not the default, so that configs written before the option read back unchanged
+      ...(c.inputs !== 'value' ? { inputs: c.inputs } : {}),
+    };
+    this.oneHotIn = c.inputs === 'onehot';
     this.k = k;
     const rng = new Rng(seed);
     const p = new Params(this.vars);
@@ -80,7 +94,7 @@ export class GatedPixelCNN extends Autoregressive {
     const half = Math.floor(k / 2);
     this.classMap = K && m ? new ClassMap(p, 'classMap', K, [H, W], m, rng) : null;
     this.layers = Array.from({ length: nl }, (_, i) => {
-      const cin = i === 0 ? C : h;
+      const cin = i === 0 ? (this.oneHotIn ? C * this.head.levels : C) : h;
       return {
         v: new Conv2d(p, `layer${i}.v`, half + 1, k, cin, 2 * h, rng),
         h: new Conv2d(p, `layer${i}.h`, 1, i === 0 ? half : half + 1, cin, 2 * h, rng),
@@ -102,8 +116,9 @@ export class GatedPixelCNN extends Autoregressive {
       const [n, H, W] = x.shape as [number, number, number];
       const sMap = yOh && this.classMap ? this.classMap.apply(yOh, row0, H) : null;
       const half = Math.floor(this.k / 2);
-      let v = x as tf.Tensor4D;
-      let h = x as tf.Tensor4D;
+      const input = (this.oneHotIn ? oneHotInput(x, this.head.levels) : x) as tf.Tensor4D;
+      let v = input;
+      let h = input;
       let skip: tf.Tensor4D | null = null;
       this.layers.forEach((L, i) => {
         // vertical: first layer strictly above (pad one extra row on top, drop the last output row)

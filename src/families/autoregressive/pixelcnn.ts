@@ -16,6 +16,8 @@ import {
   Autoregressive,
   COMMON_OPTIONS,
   IMAGE_HEAD_OPTIONS,
+  INPUT_OPTION,
+  oneHotInput,
   resolveCommon,
   type SamplerSession,
 } from './base.js';
@@ -38,6 +40,7 @@ export const PIXELCNN_SCHEMA = z.object({
     .default(3)
     .describe('kernel of the mask-B layers in the blocks'),
   ...IMAGE_HEAD_OPTIONS,
+  ...INPUT_OPTION,
 });
 
 interface Block {
@@ -56,6 +59,7 @@ export class PixelCNN extends Autoregressive {
   private readonly head2: Linear1x1;
   private readonly firstCls: ClassBias | null;
   private readonly classMap: ClassMap | null;
+  private readonly oneHotIn: boolean;
 
   constructor(kind: string, raw: object, spec: DataSpec, seed: number) {
     const c = parseModelOptions(kind, PIXELCNN_SCHEMA, raw);
@@ -71,13 +75,17 @@ export class PixelCNN extends Autoregressive {
       kernel: k,
       headChannels: hc,
       classMap: m,
+      // only when not the default, so that configs written before the option read back unchanged
+      ...(c.inputs !== 'value' ? { inputs: c.inputs } : {}),
     };
+    this.oneHotIn = c.inputs === 'onehot';
+    const cin = this.oneHotIn ? C * this.head.levels : C;
     const rng = new Rng(seed);
     const p = new Params(this.vars);
     const K = this.numClasses;
     this.classMap = K && m ? new ClassMap(p, 'classMap', K, [H, W], m, rng) : null;
     const h2 = Math.max(1, Math.floor(h / 2));
-    this.first = new Conv2d(p, 'first', k1, k1, C, h, rng, convMask(k1, 'A', C, h));
+    this.first = new Conv2d(p, 'first', k1, k1, cin, h, rng, convMask(k1, 'A', cin, h));
     this.firstCls = K ? new ClassBias(p, 'first.cls', K, h, rng) : null;
     this.blocks = Array.from({ length: nb }, (_, i) => ({
       down: new Linear1x1(p, `block${i}.down`, h, h2, rng),
@@ -94,7 +102,8 @@ export class PixelCNN extends Autoregressive {
     return tf.tidy(() => {
       const [n, H, W] = x.shape as [number, number, number];
       const s = yOh && this.classMap ? this.classMap.apply(yOh, row0, H) : null;
-      let f = this.first.same(x as tf.Tensor4D);
+      const input = this.oneHotIn ? oneHotInput(x, this.head.levels) : x;
+      let f = this.first.same(input as tf.Tensor4D);
       if (yOh) f = tf.add(f, this.firstCls!.apply(yOh));
       for (const b of this.blocks) {
         let r = b.down.apply(tf.relu(f));

@@ -13,7 +13,14 @@ import type { DataSpec } from '../../data/spec.js';
 import { dims } from '../../data/spec.js';
 import { z } from 'zod';
 import { parseModelOptions } from '../../core/registry.js';
-import { Autoregressive, COMMON_OPTIONS, resolveCommon, type SamplerSession } from './base.js';
+import {
+  Autoregressive,
+  COMMON_OPTIONS,
+  INPUT_OPTION,
+  oneHotInput,
+  resolveCommon,
+  type SamplerSession,
+} from './base.js';
 import { MaskedLinear, Params, randomVar, zerosVar } from './masked.js';
 
 export const TRANSFORMER_SCHEMA = z
@@ -23,6 +30,7 @@ export const TRANSFORMER_SCHEMA = z
     heads: z.int().min(1).default(4).describe('attention heads'),
     layers: z.int().min(1).default(2).describe('transformer blocks'),
     mlpRatio: z.int().min(1).default(4).describe('hidden width of the MLP as a multiple of d'),
+    ...INPUT_OPTION,
   })
   .refine((c) => c.dModel % c.heads === 0, {
     message: "must be divisible by 'heads'",
@@ -72,6 +80,7 @@ export class PixelTransformer extends Autoregressive {
   private readonly blocks: Block[];
   private readonly lnOut: LayerNorm;
   private readonly out: MaskedLinear;
+  private readonly oneHotIn: boolean;
 
   constructor(kind: string, raw: object, spec: DataSpec, seed: number) {
     const c = parseModelOptions(kind, TRANSFORMER_SCHEMA, raw);
@@ -81,13 +90,23 @@ export class PixelTransformer extends Autoregressive {
     const T = image ? spec.shape[0]! * spec.shape[1]! : dims(spec);
     super(kind, spec, common, { T, C });
     const { dModel: d, heads: nh, layers: nl, mlpRatio: mr } = c;
-    this.config = { ...common, dModel: d, heads: nh, layers: nl, mlpRatio: mr };
+    this.config = {
+      ...common,
+      dModel: d,
+      heads: nh,
+      layers: nl,
+      mlpRatio: mr,
+      // only when not the default, so that configs written before the option read back unchanged
+      ...(c.inputs !== 'value' ? { inputs: c.inputs } : {}),
+    };
+    this.oneHotIn = c.inputs === 'onehot';
     this.d = d;
     this.nh = nh;
     const rng = new Rng(seed);
     const p = new Params(this.vars);
     const std = 0.02;
-    this.embed = new MaskedLinear(p, 'embed', C, d, rng, { std: 0.5 });
+    const cin = this.oneHotIn ? C * this.head.levels : C;
+    this.embed = new MaskedLinear(p, 'embed', cin, d, rng, { std: 0.5 });
     this.pos = p.add('pos', randomVar([T, d], 1, rng, std));
     this.start = p.add('start', randomVar([d], 1, rng, std));
     this.cls = common.conditional ? p.add('cls', randomVar([this.numClasses, d], 1, rng, std)) : null;
@@ -101,6 +120,11 @@ export class PixelTransformer extends Autoregressive {
     }));
     this.lnOut = new LayerNorm(p, 'lnOut', d);
     this.out = new MaskedLinear(p, 'out', d, C * this.head.P, rng, { std: std });
+  }
+
+  /** what the embedding reads of values [n, L, C]: 2x - 1, or one-hot levels (inputs 'onehot') */
+  private embedInput(v: tf.Tensor): tf.Tensor {
+    return this.oneHotIn ? oneHotInput(v, this.head.levels) : tf.tidy(() => tf.sub(tf.mul(v, 2), 1));
   }
 
   /** the start token s (+ class embedding): [n, 1, d] */
@@ -146,7 +170,7 @@ export class PixelTransformer extends Autoregressive {
       // shift right: token t carries pixel t-1 (token 0: the start token)
       const prev = tf.slice(tf.reshape(x, [n, T, C]), [0, 0, 0], [n, T - 1, C]);
       const shifted = tf.add(
-        dense(tf.sub(tf.mul(prev, 2), 1), this.embed),
+        dense(this.embedInput(prev), this.embed),
         tf.slice(this.pos, [1, 0], [T - 1, -1]),
       );
       const s0 = tf.add(this.startToken(n, yOh), tf.slice(this.pos, [0, 0], [1, -1]));
@@ -174,7 +198,7 @@ export class PixelTransformer extends Autoregressive {
             t === 0
               ? s0
               : dense(
-                  tf.sub(tf.mul(tf.slice(tf.reshape(x, [n, this.T, C]), [0, t - 1, 0], [n, 1, C]), 2), 1),
+                  this.embedInput(tf.slice(tf.reshape(x, [n, this.T, C]), [0, t - 1, 0], [n, 1, C])),
                   this.embed,
                 );
           e = tf.add(e, tf.slice(this.pos, [t, 0], [1, -1]));
