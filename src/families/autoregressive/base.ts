@@ -62,6 +62,11 @@ export const INPUT_OPTION = {
     .describe("what the network reads of each value: the value, or 'onehot' over its levels (token grids)"),
 };
 
+/** the stored form of the option: only when not the default, so configs written before it read back unchanged */
+export function storedInputs(inputs: 'value' | 'onehot'): { inputs?: 'onehot' } {
+  return inputs !== 'value' ? { inputs } : {};
+}
+
 /** x [..., C] in data units -> one-hot levels [..., C * L] (level round(x (L - 1))). */
 export function oneHotInput(x: tf.Tensor, levels: number): tf.Tensor {
   return tf.tidy(() => {

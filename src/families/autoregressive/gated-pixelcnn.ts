@@ -23,6 +23,7 @@ import {
   oneHotInput,
   resolveCommon,
   type SamplerSession,
+  storedInputs,
 } from './base.js';
 import { ClassBias, ClassMap, Conv2d, Linear1x1, Params } from './masked.js';
 import { rowCroppedSession } from './pixelcnn.js';
@@ -83,8 +84,7 @@ export class GatedPixelCNN extends Autoregressive {
       kernel: k,
       headChannels: hc,
       classMap: m,
-      // only when not the default, so that configs written before the option read back unchanged
-      ...(c.inputs !== 'value' ? { inputs: c.inputs } : {}),
+      ...storedInputs(c.inputs),
     };
     this.oneHotIn = c.inputs === 'onehot';
     this.k = k;

@@ -20,6 +20,7 @@ import {
   oneHotInput,
   resolveCommon,
   type SamplerSession,
+  storedInputs,
 } from './base.js';
 import { ClassBias, ClassMap, Conv2d, Linear1x1, Params, convMask } from './masked.js';
 
@@ -75,8 +76,7 @@ export class PixelCNN extends Autoregressive {
       kernel: k,
       headChannels: hc,
       classMap: m,
-      // only when not the default, so that configs written before the option read back unchanged
-      ...(c.inputs !== 'value' ? { inputs: c.inputs } : {}),
+      ...storedInputs(c.inputs),
     };
     this.oneHotIn = c.inputs === 'onehot';
     const cin = this.oneHotIn ? C * this.head.levels : C;

@@ -20,6 +20,7 @@ import {
   oneHotInput,
   resolveCommon,
   type SamplerSession,
+  storedInputs,
 } from './base.js';
 import { MaskedLinear, Params, randomVar, zerosVar } from './masked.js';
 
@@ -96,8 +97,7 @@ export class PixelTransformer extends Autoregressive {
       heads: nh,
       layers: nl,
       mlpRatio: mr,
-      // only when not the default, so that configs written before the option read back unchanged
-      ...(c.inputs !== 'value' ? { inputs: c.inputs } : {}),
+      ...storedInputs(c.inputs),
     };
     this.oneHotIn = c.inputs === 'onehot';
     this.d = d;
