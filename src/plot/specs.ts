@@ -155,6 +155,17 @@ export interface ScatterSeriesData {
   opacity?: number;
 }
 
+/** the finite (x, y) pairs of interleaved points, rounded for the inlined JSON */
+function pointValues(points: ArrayLike<number>): { x: number; y: number }[] {
+  const values: { x: number; y: number }[] = [];
+  for (let i = 0; i + 1 < points.length; i += 2) {
+    const x = points[i]!;
+    const y = points[i + 1]!;
+    if (finite(x, y)) values.push({ x: round(x), y: round(y) });
+  }
+  return values;
+}
+
 /** 2-D point clouds (e.g. data in gray under samples), one layer and one color per series, in order. */
 export function scatterSpec(series: ScatterSeriesData[], opts: PlotOptions = {}): PlotSpec {
   const names = series.map((s) => s.name);
@@ -166,15 +177,7 @@ export function scatterSpec(series: ScatterSeriesData[], opts: PlotOptions = {})
       { symbolOpacity: 1 },
     ),
   };
-  const layers = series.map((s) => {
-    const values: { x: number; y: number }[] = [];
-    for (let i = 0; i + 1 < s.points.length; i += 2) {
-      const x = s.points[i]!;
-      const y = s.points[i + 1]!;
-      if (finite(x, y)) values.push({ x: round(x), y: round(y) });
-    }
-    return values;
-  });
+  const layers = series.map((s) => pointValues(s.points));
   const all = layers.flat();
   const xr = paddedRange(
     all.map((v) => v.x),
@@ -200,36 +203,30 @@ export function scatterSpec(series: ScatterSeriesData[], opts: PlotOptions = {})
 
 /** side-by-side scatter plots of 2-D point sets on shared axes */
 export function scatterStripSpec(panels: { title: string; points: ArrayLike<number> }[]): PlotSpec {
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (const p of panels)
-    for (let i = 0; i + 1 < p.points.length; i += 2)
-      if (Number.isFinite(p.points[i]!) && Number.isFinite(p.points[i + 1]!)) {
-        xs.push(p.points[i]!);
-        ys.push(p.points[i + 1]!);
-      }
-  const [xd, yd] = [paddedRange(xs, 0.05), paddedRange(ys, 0.05)];
+  const values = panels.map((p) => pointValues(p.points));
+  const all = values.flat();
+  const xd = paddedRange(
+    all.map((v) => v.x),
+    0.05,
+  );
+  const yd = paddedRange(
+    all.map((v) => v.y),
+    0.05,
+  );
   return {
     $schema: SCHEMA,
     background: 'white',
-    hconcat: panels.map((p) => {
-      const values: { x: number; y: number }[] = [];
-      for (let i = 0; i + 1 < p.points.length; i += 2) {
-        const [x, y] = [p.points[i]!, p.points[i + 1]!];
-        if (Number.isFinite(x) && Number.isFinite(y)) values.push({ x: round(x), y: round(y) });
-      }
-      return {
-        title: p.title,
-        width: 160,
-        height: 160,
-        data: { values },
-        mark: { type: 'circle', size: 5, opacity: 0.6, clip: true, color: '#4c78a8' },
-        encoding: {
-          x: { field: 'x', type: 'quantitative', title: null, scale: { domain: xd, nice: false } },
-          y: { field: 'y', type: 'quantitative', title: null, scale: { domain: yd, nice: false } },
-        },
-      };
-    }),
+    hconcat: panels.map((p, k) => ({
+      title: p.title,
+      width: 160,
+      height: 160,
+      data: { values: values[k] },
+      mark: { type: 'circle', size: 5, opacity: 0.6, clip: true, color: '#4c78a8' },
+      encoding: {
+        x: { field: 'x', type: 'quantitative', title: null, scale: { domain: xd, nice: false } },
+        y: { field: 'y', type: 'quantitative', title: null, scale: { domain: yd, nice: false } },
+      },
+    })),
   } as PlotSpec;
 }
 
