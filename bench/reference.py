@@ -378,21 +378,7 @@ def bench_ddim(steps, warmup, warmup_sec=0.0):
                     raise RuntimeError(f"non-finite at step {i}")
             return x.mean().item()
 
-    times, losses = [], []
-    start, warmup_steps, s = time.perf_counter(), -1, 0
-    while warmup_steps < 0 or s < warmup_steps + steps:
-        if warmup_steps < 0 and s >= warmup and time.perf_counter() - start >= warmup_sec:
-            warmup_steps = s
-        t0 = time.perf_counter()
-        v = sample()
-        dt = (time.perf_counter() - t0) * 1e3
-        if len(losses) < 2:
-            losses.append(v)
-        if warmup_steps >= 0:
-            times.append(dt)
-        s += 1
-    return {"status": "ok", "unit": "ms", "times": times, "median": statistics.median(times),
-            "mean": statistics.fmean(times), "losses": losses, "steps": steps, "warmup": warmup_steps}
+    return timed_steps(sample, steps, warmup, warmup_sec)
 
 
 def make(name):
@@ -427,27 +413,37 @@ def bench_workload(name, steps, warmup, warmup_sec=0.0):
     if model is None:
         return {"status": "n/a", "note": f"n/a (unknown workload {name})"}
     opt = torch.optim.Adam(model.parameters(), **ADAM)
-    times, losses = [], []
-    start = time.perf_counter()
-    warmup_steps = -1
-    s = 0
-    while warmup_steps < 0 or s < warmup_steps + steps:
-        if warmup_steps < 0 and s >= warmup and time.perf_counter() - start >= warmup_sec:
-            warmup_steps = s
-        t0 = time.perf_counter()
+
+    def step():
         opt.zero_grad(set_to_none=True)
         loss = loss_fn()
         loss.backward()
         opt.step()
-        v = loss.item()
-        dt = (time.perf_counter() - t0) * 1e3
+        return loss.item()
+
+    return timed_steps(step, steps, warmup, warmup_sec)
+
+
+def timed_steps(step, steps, warmup, warmup_sec):
+    """Run step() through the warm-up rule, then `steps` timed calls: wall and process CPU ms per call, and
+    the values of the first two calls (the loss check)."""
+    times, cpu, losses = [], [], []
+    start, warmup_steps, s = time.perf_counter(), -1, 0
+    while warmup_steps < 0 or s < warmup_steps + steps:
+        if warmup_steps < 0 and s >= warmup and time.perf_counter() - start >= warmup_sec:
+            warmup_steps = s
+        t0, c0 = time.perf_counter(), time.process_time()
+        v = step()
+        dt, dc = (time.perf_counter() - t0) * 1e3, (time.process_time() - c0) * 1e3
         if len(losses) < 2:
             losses.append(v)
         if warmup_steps >= 0:
             times.append(dt)
+            cpu.append(dc)
         s += 1
     return {"status": "ok", "unit": "ms", "times": times, "median": statistics.median(times),
-            "mean": statistics.fmean(times), "losses": losses, "steps": steps, "warmup": warmup_steps}
+            "mean": statistics.fmean(times), "cpuMedian": statistics.median(cpu), "losses": losses,
+            "steps": steps, "warmup": warmup_steps}
 
 
 def bench_add(rounds, per_round=10000):

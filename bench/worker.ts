@@ -17,6 +17,8 @@ export interface WorkerResult {
   /** per-step (or, for 'add', per-op) times; ms for workloads, µs for add */
   times?: number[];
   median?: number;
+  /** median process CPU time per step (ms), workloads only */
+  cpuMedian?: number;
   mean?: number;
   unit?: 'ms' | 'us';
   /** losses returned by steps 1 and 2 (step 2's loss shows the effect of the first Adam update) */
@@ -179,6 +181,8 @@ async function main(): Promise<WorkerResult> {
 
   const losses: number[] = [];
   const times: number[] = [];
+  /** process CPU time (user + system) per measured step: with one thread, a load-robust companion of `times` */
+  const cpuTimes: number[] = [];
   // warm-up: at least `warmup` steps and `warmupSec` seconds (a fresh process's steps on the torch backend
   // keep getting faster over the first ~100 small steps; reference.py applies the same rule to PyTorch)
   const start = process.hrtime.bigint();
@@ -191,12 +195,17 @@ async function main(): Promise<WorkerResult> {
       before = tf.memory().numTensors;
     }
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     const loss = w.step();
     const v = (await loss.data())[0]!;
     const dt = Number(process.hrtime.bigint() - t0) / 1e6;
+    const c = process.cpuUsage(c0);
     loss.dispose();
     if (losses.length < 2) losses.push(v);
-    if (warmupSteps >= 0) times.push(dt);
+    if (warmupSteps >= 0) {
+      times.push(dt);
+      cpuTimes.push((c.user + c.system) / 1e3);
+    }
   }
   const tensorLeak = tf.memory().numTensors - before;
   w.dispose();
@@ -207,6 +216,7 @@ async function main(): Promise<WorkerResult> {
     median: median(times),
     mean: mean(times),
     unit: 'ms',
+    cpuMedian: median(cpuTimes),
     losses,
     tensorLeak,
     info: { ...info, steps, warmup: warmupSteps, warmupSec, blas: loadedBlas() },

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   dataset-fashion-mnist # Fashion-MNIST (gzipped idx)
   python3-sklearn       # small real CSVs: digits, breast_cancer
   fonts-dejavu-core     # the font plots are rasterized with (resvg needs a real font file)
+  chromium              # headless browser for the playground's real-browser tests (driven by playwright-core)
   g++ make python3      # node-gyp toolchain
 )
 

@@ -1,5 +1,6 @@
 // Backend choice: the native libtorch backend ('torch') when its addon loads, else wasm, else cpu.
 // The torch backend lives in src/backend/torch/ (kernel table over the N-API addon in native/).
+import { tuneEngine } from './engine.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { createRequire } from 'node:module';
@@ -74,6 +75,7 @@ export async function initBackend(
   opts: { quiet?: boolean; threads?: number } = {},
 ): Promise<BackendName> {
   await registerAllGradients();
+  tuneEngine();
   const env = process.env.GENMODELS_BACKEND;
   if (preferred === undefined && env !== undefined && env !== '' && !NAMES.includes(env as BackendName)) {
     throw new Error(`GENMODELS_BACKEND must be one of ${NAMES.join(', ')} (got '${env}')`);
