@@ -49,6 +49,12 @@ export const EBM_SCHEMA = z.object({
   sampleSteps: autoOr(z.number().int().min(1))
     .default('auto')
     .describe('SGLD steps of sample() from fresh noise; auto = 10 x sgldSteps (at least 100)'),
+  sampleInit: z
+    .enum(['noise', 'buffer'])
+    .default('noise')
+    .describe(
+      "where sample()'s chains start: fresh noise (short-run), or rows of the replay buffer (the persistent chains training ran; Du & Mordatch 2019)",
+    ),
 });
 export type EbmConfig = z.output<typeof EBM_SCHEMA>;
 
@@ -191,7 +197,10 @@ export class EBM implements GenerativeModel {
     ];
   }
 
-  /** n samples: SGLD chains from fresh noise, `steps` (default sampleSteps) long */
+  /**
+   * n samples: SGLD chains `steps` (default sampleSteps) long, from fresh noise or (sampleInit 'buffer') from
+   * distinct replay-buffer rows, drawn anew for every bufferSize samples; the buffer itself is not changed.
+   */
   sample(n: number, opts: ChainSampleOptions = {}): tf.Tensor {
     if (!Number.isInteger(n) || n < 1)
       throw new UserError(`sample count must be a positive integer (got ${n})`);
@@ -199,12 +208,25 @@ export class EBM implements GenerativeModel {
     if (!Number.isInteger(steps) || steps < 0)
       throw new UserError(`steps must be a non-negative integer (got ${steps})`);
     const rng = new Rng(opts.seed ?? 0);
-    const x0 = this.fresh(n, rng.nextSeed());
+    const x0 =
+      this.cfg.sampleInit === 'buffer' ? this.fromBuffer(n, rng.nextSeed()) : this.fresh(n, rng.nextSeed());
     try {
       return this.chain(x0, steps, rng.nextSeed(), opts);
     } finally {
       x0.dispose();
     }
+  }
+
+  /** n buffer rows: distinct within each block of bufferSize */
+  private fromBuffer(n: number, seed: number): tf.Tensor {
+    const rng = new Rng(seed);
+    const parts: tf.Tensor[] = [];
+    for (let left = n; left > 0; left -= this.buffer.size)
+      parts.push(this.buffer.draw(Math.min(left, this.buffer.size), 0, rng.nextSeed()).x);
+    if (parts.length === 1) return parts[0]!;
+    const x = tf.concat(parts);
+    for (const p of parts) p.dispose();
+    return x;
   }
 
   /** 2-D data: exp(-E) normalized over an n x n grid (see grid.ts) */

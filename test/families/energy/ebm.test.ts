@@ -114,6 +114,37 @@ test('replay buffer: distinct rows, restart fraction, all draws from the seed', 
   buf.data.dispose();
 });
 
+test("sampleInit 'buffer': chains start at distinct buffer rows (cycling past bufferSize), buffer unchanged", () => {
+  const m = new EBM({ hidden: [8], bufferSize: 5, sampleInit: 'buffer' }, VEC2, 3);
+  const rows = [0, 1, 2, 3, 4].map((i) => [10 * i + 1, -10 * i - 1]);
+  m.buffer.data.assign(tf.tensor2d(rows));
+  const key = (r: number[]) => r.join(',');
+  const stored = new Set(rows.map(key));
+  // 0 steps: the samples are the chains' starting points
+  const x = m.sample(12, { steps: 0, seed: 4 });
+  const got = (x.arraySync() as number[][]).map(key);
+  assert.ok(
+    got.every((r) => stored.has(r)),
+    'every start is a buffer row',
+  );
+  for (const block of [got.slice(0, 5), got.slice(5, 10)])
+    assert.equal(new Set(block).size, 5, 'distinct per block');
+  assert.deepEqual(m.buffer.data.arraySync(), rows, 'sampling leaves the buffer as it was');
+  // with steps, SGLD moves them (the default noise init would not start at the rows at all)
+  const moved = m.sample(5, { steps: 3, seed: 4 }).arraySync() as number[][];
+  assert.ok(moved.every((r) => !stored.has(key(r))));
+  const noise = new EBM({ hidden: [8], bufferSize: 5 }, VEC2, 3);
+  noise.buffer.data.assign(tf.tensor2d(rows));
+  const y = noise.sample(5, { steps: 0, seed: 4 }).arraySync() as number[][];
+  assert.ok(
+    y.every((r) => !stored.has(key(r))),
+    "sampleInit 'noise' (the default) starts from fresh noise",
+  );
+  x.dispose();
+  m.dispose();
+  noise.dispose();
+});
+
 test('resume with a replay buffer gives the identical loss curve and buffer', async () => {
   const ds = fakeDataset(40, 16, 2);
   const cfg = makeTrainConfig({ epochs: 2, batchSize: 4, lr: 0.01, seed: 5, logEvery: 1 });
