@@ -86,7 +86,7 @@ export interface TrainRunOptions {
   /** install the Ctrl-C handler (finish the step, save, return interrupted) */
   handleSigint?: boolean;
   log?: Log;
-  /** a data-parallel worker (src/dist/launch.ts workerFromEnv): rank 0 alone claims and writes the run */
+  /** a data-parallel worker (src/distributed/launch.ts workerFromEnv): rank 0 alone claims and writes the run */
   distributed?: DistributedHooks;
 }
 

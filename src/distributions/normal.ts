@@ -1,6 +1,6 @@
 // Diagonal Gaussian N(mu, sigma^2) parameterized by log sigma (or log sigma^2 via fromLogVar).
 import * as tf from '@tensorflow/tfjs-core';
-import { batchRandomNormal } from '../dist/rows.js';
+import { batchRandomNormal } from '../distributed/rows.js';
 import { broadcastShape, stopGradient, type Distribution } from './util.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, StepContext } from '../core/model.js';
 import type { RawBatch } from '../data/types.js';
-import { withBatchRows } from '../dist/rows.js';
+import { withBatchRows } from '../distributed/rows.js';
 import { globalNorm, learningRate } from './optim.js';
 import type { Run } from './setup.js';
 import { NonFiniteLossError, type StepRecord } from './types.js';

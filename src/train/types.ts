@@ -9,7 +9,7 @@ import type { Run } from './setup.js';
 import type * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Data-parallel training (src/dist/train.ts): every worker runs train() on its shard of each global batch;
+ * Data-parallel training (src/distributed/train.ts): every worker runs train() on its shard of each global batch;
  * these hooks keep the workers identical. Absent: one process, no change.
  */
 export interface DistributedHooks {
@@ -60,7 +60,7 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** called after every optimizer step (outside tf.tidy), e.g. for live plots */
   onStep?: (rec: StepRecord) => void;
-  /** data-parallel worker (src/dist): the batch size is the global batch; rank 0 alone writes files */
+  /** data-parallel worker (src/distributed): the batch size is the global batch; rank 0 alone writes files */
   distributed?: DistributedHooks;
 }
 

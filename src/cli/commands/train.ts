@@ -3,7 +3,7 @@ import { UserError, modelKinds, modelOptionsHelp } from '../../core/model.js';
 import { DATASET_NAMES } from '../../data/index.js';
 import { TRAIN_DEFAULTS, exitCodeFor, type TrainConfig } from '../../train/loop.js';
 import { trainRun } from '../../api/run.js';
-import { launchWorkers, workerFromEnv } from '../../dist/launch.js';
+import { launchWorkers, workerFromEnv } from '../../distributed/launch.js';
 import { intArg, numArg, parse, parseSet, printHelp, type Command } from '../args.js';
 
 const help = () => `usage: genmodels train <model> --data <dataset|file.csv> [options]
