@@ -31,7 +31,8 @@ export function distributedUnavailable(): string | null {
   const loaded = loadAddon();
   if (!loaded) return `distributed training needs the torch addon (${loadError ?? 'not loaded'})`;
   const a = loaded.addon as Partial<DistAddon>;
-  if (typeof a.distInit !== 'function') return 'this torch addon was built without distributed support (rebuild: npm run build:native)';
+  if (typeof a.distInit !== 'function')
+    return 'this torch addon was built without distributed support (rebuild: npm run build:native)';
   if (!a.distAvailable) return a.distUnavailableReason ?? 'this libtorch build has no c10d/Gloo';
   return null;
 }
@@ -123,7 +124,10 @@ export class ProcessGroup {
     let bytes = 0;
     const flush = () => {
       if (!bucket.length) return;
-      const res = this.reduceBucket(bucket.map((i) => ts[i]!), call);
+      const res = this.reduceBucket(
+        bucket.map((i) => ts[i]!),
+        call,
+      );
       bucket.forEach((i, j) => (out[i] = res[j]!));
       bucket = [];
       bytes = 0;
@@ -142,9 +146,7 @@ export class ProcessGroup {
     const torch = tf.getBackend() === 'torch' ? (tf.backend() as unknown as TorchBackend) : null;
     if (torch) {
       const ids = this.timed(() => call(ts.map((t) => torch.t(t as unknown as tf.TensorInfo))));
-      return ids.map((id, i) =>
-        tf.engine().makeTensorFromTensorInfo(torch.out(id, ts[i]!.dtype), torch),
-      );
+      return ids.map((id, i) => tf.engine().makeTensorFromTensorInfo(torch.out(id, ts[i]!.dtype), torch));
     }
     // another backend: through the addon's own tensors
     const ins = ts.map((t) => this.N.fromArray(t.dataSync() as Float32Array, t.shape, t.dtype));

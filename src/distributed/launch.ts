@@ -64,7 +64,8 @@ export async function launchWorkers(o: LaunchOptions): Promise<number> {
   if (!Number.isInteger(nnodes) || nnodes < 1) throw new UserError(`--nnodes must be a positive integer`);
   if (!Number.isInteger(nodeRank) || nodeRank < 0 || nodeRank >= nnodes)
     throw new UserError(`--node-rank must be in 0..${nnodes - 1}`);
-  if (nnodes > 1 && !o.master) throw new UserError(`--nnodes ${nnodes} needs --master host:port (rank 0's node)`);
+  if (nnodes > 1 && !o.master)
+    throw new UserError(`--nnodes ${nnodes} needs --master host:port (rank 0's node)`);
   const { host, port } = o.master ? parseMaster(o.master) : { host: '127.0.0.1', port: await freePort() };
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const total = o.threads ?? (Number(process.env.GENMODELS_THREADS) || os.availableParallelism());

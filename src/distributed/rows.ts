@@ -28,5 +28,7 @@ export function withBatchRows<T>(rows: Rows | null, fn: () => T): T {
 export function batchRandomNormal(shape: number[], mean: number, std: number, seed: number): tf.Tensor {
   const r = current;
   if (!r || shape[0] !== r.n) return tf.randomNormal(shape, mean, std, 'float32', seed);
-  return tf.tidy(() => tf.slice(tf.randomNormal([r.total, ...shape.slice(1)], mean, std, 'float32', seed), r.offset, r.n));
+  return tf.tidy(() =>
+    tf.slice(tf.randomNormal([r.total, ...shape.slice(1)], mean, std, 'float32', seed), r.offset, r.n),
+  );
 }

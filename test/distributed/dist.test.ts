@@ -59,47 +59,54 @@ function distance(a: Run, b: Run): { loss: number; param: number } {
   assert.equal(a.losses.length, b.losses.length, 'same number of steps');
   let loss = 0;
   a.losses.forEach((la, i) => {
-    for (const [k, v] of Object.entries(b.losses[i]!)) loss = Math.max(loss, Math.abs(la[k]! - v) / (1 + Math.abs(v)));
+    for (const [k, v] of Object.entries(b.losses[i]!))
+      loss = Math.max(loss, Math.abs(la[k]! - v) / (1 + Math.abs(v)));
   });
   assert.deepEqual([...a.params.keys()].sort(), [...b.params.keys()].sort());
   let param = 0;
   for (const [k, pa] of a.params) {
     const pb = b.params.get(k)!;
     assert.equal(pa.length, pb.length, k);
-    for (let i = 0; i < pa.length; i++) param = Math.max(param, Math.abs(pa[i]! - pb[i]!) / (1 + Math.abs(pb[i]!)));
+    for (let i = 0; i < pa.length; i++)
+      param = Math.max(param, Math.abs(pa[i]! - pb[i]!) / (1 + Math.abs(pb[i]!)));
   }
   return { loss, param };
 }
 
-test('VAE: 2 workers x batch 32 = 1 worker x batch 64 (20 steps); a 2-worker checkpoint resumed by 1 worker continues the curve', opts, (t) => {
-  const dir = tmp();
-  try {
-    const one = train(VAE, path.join(dir, 'one'), ['--max-steps', '20']);
-    const two = train(VAE, path.join(dir, 'two'), ['--max-steps', '20', '--nproc', '2']);
-    assert.equal(one.losses.length, 20);
-    const d = distance(two, one);
-    t.diagnostic(`2 workers vs 1: ${JSON.stringify(d)}`);
-    assert.ok(d.loss < 1e-4 && d.param < 1e-4, `2 workers vs 1: ${JSON.stringify(d)}`);
-    // the comparison can fail: one worker with batch 32 is another run
-    const half = train([...VAE.slice(0, -4), '--batch-size', '32', '--set', 'logEvery=1'], path.join(dir, 'half'), [
-      '--max-steps',
-      '20',
-    ]);
-    const dh = distance(half, one);
-    assert.ok(dh.param > 1e-3, `batch 32 should differ from batch 64: ${JSON.stringify(dh)}`);
+test(
+  'VAE: 2 workers x batch 32 = 1 worker x batch 64 (20 steps); a 2-worker checkpoint resumed by 1 worker continues the curve',
+  opts,
+  (t) => {
+    const dir = tmp();
+    try {
+      const one = train(VAE, path.join(dir, 'one'), ['--max-steps', '20']);
+      const two = train(VAE, path.join(dir, 'two'), ['--max-steps', '20', '--nproc', '2']);
+      assert.equal(one.losses.length, 20);
+      const d = distance(two, one);
+      t.diagnostic(`2 workers vs 1: ${JSON.stringify(d)}`);
+      assert.ok(d.loss < 1e-4 && d.param < 1e-4, `2 workers vs 1: ${JSON.stringify(d)}`);
+      // the comparison can fail: one worker with batch 32 is another run
+      const half = train(
+        [...VAE.slice(0, -4), '--batch-size', '32', '--set', 'logEvery=1'],
+        path.join(dir, 'half'),
+        ['--max-steps', '20'],
+      );
+      const dh = distance(half, one);
+      assert.ok(dh.param > 1e-3, `batch 32 should differ from batch 64: ${JSON.stringify(dh)}`);
 
-    // resume: 10 steps on 2 workers, then 10 more on 1 worker
-    const split = path.join(dir, 'split');
-    train(VAE, split, ['--max-steps', '10', '--nproc', '2']);
-    const r = cli(['train', '--resume', split, '--max-steps', '20']);
-    assert.equal(r.status, 0, r.stderr);
-    const d2 = distance(readRun(split), one);
-    t.diagnostic(`2 then 1 worker vs 1: ${JSON.stringify(d2)}; batch 32 vs 64: ${JSON.stringify(dh)}`);
-    assert.ok(d2.loss < 1e-4 && d2.param < 1e-4, `2 then 1 worker vs 1: ${JSON.stringify(d2)}`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+      // resume: 10 steps on 2 workers, then 10 more on 1 worker
+      const split = path.join(dir, 'split');
+      train(VAE, split, ['--max-steps', '10', '--nproc', '2']);
+      const r = cli(['train', '--resume', split, '--max-steps', '20']);
+      assert.equal(r.status, 0, r.stderr);
+      const d2 = distance(readRun(split), one);
+      t.diagnostic(`2 then 1 worker vs 1: ${JSON.stringify(d2)}; batch 32 vs 64: ${JSON.stringify(dh)}`);
+      assert.ok(d2.loss < 1e-4 && d2.param < 1e-4, `2 then 1 worker vs 1: ${JSON.stringify(d2)}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('GAN: both players stay in step: 2 workers x batch 32 = 1 worker x batch 64 (20 steps)', opts, (t) => {
   const dir = tmp();
@@ -179,25 +186,29 @@ test('a killed worker ends the run with an error in under 60 s', opts, async () 
   }
 });
 
-test('a hung worker makes the others fail at the timeout (5 s here), and the launcher ends the run', opts, async () => {
-  const dir = tmp();
-  try {
-    const run = await longRun(path.join(dir, 'run'), 5, 5);
-    const pids = workers(run.child.pid!);
-    assert.equal(pids.size, 2, 'two workers');
-    const stoppedAt = Date.now();
-    process.kill(pids.get(1)!, 'SIGSTOP');
-    const { code, at } = await run.exited;
-    const s = (at - stoppedAt) / 1000;
-    assert.ok(s >= 4 && s < 60, `ended ${s} s after the worker hung`);
-    assert.notEqual(code, 0);
-    assert.match(run.stderr(), /genmodels: error: allreduce failed \(rank 0 of 2\)/);
-    assert.match(run.stderr(), /worker 0 exited with status 2; stopping the others/);
-    for (const pid of pids.values()) assert.throws(() => process.kill(pid, 0), 'no worker left');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'a hung worker makes the others fail at the timeout (5 s here), and the launcher ends the run',
+  opts,
+  async () => {
+    const dir = tmp();
+    try {
+      const run = await longRun(path.join(dir, 'run'), 5, 5);
+      const pids = workers(run.child.pid!);
+      assert.equal(pids.size, 2, 'two workers');
+      const stoppedAt = Date.now();
+      process.kill(pids.get(1)!, 'SIGSTOP');
+      const { code, at } = await run.exited;
+      const s = (at - stoppedAt) / 1000;
+      assert.ok(s >= 4 && s < 60, `ended ${s} s after the worker hung`);
+      assert.notEqual(code, 0);
+      assert.match(run.stderr(), /genmodels: error: allreduce failed \(rank 0 of 2\)/);
+      assert.match(run.stderr(), /worker 0 exited with status 2; stopping the others/);
+      for (const pid of pids.values()) assert.throws(() => process.kill(pid, 0), 'no worker left');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('Ctrl-C stops every worker at the same step; rank 0 saves the checkpoint', opts, async () => {
   const dir = tmp();

@@ -34,9 +34,9 @@ test('shards of each batch: union = the single-process batch, weights sum to 1, 
     });
   }
   // a last batch of 203 - 3 * 64 = 11 rows over 16 workers: 5 empty shards, one row each, weighted out
-  const last = Array.from({ length: 16 }, (_, rank) => [
-    ...batches(ds, 'train', 64, { epoch: 0, seed: 1, shard: { rank, size: 16 } }),
-  ].at(-1)!);
+  const last = Array.from({ length: 16 }, (_, rank) =>
+    [...batches(ds, 'train', 64, { epoch: 0, seed: 1, shard: { rank, size: 16 } })].at(-1)!,
+  );
   assert.equal(last.filter((b) => b.shard!.weight === 0).length, 5);
   for (const b of last) assert.equal(b.n, 1);
 });
