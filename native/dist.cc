@@ -36,8 +36,8 @@ namespace {
 const char* const kUnavailable = nullptr;
 #else
 const char* const kUnavailable =
-    "this libtorch build has no c10d/Gloo (distributed training needs libtorch with USE_DISTRIBUTED and the "
-    "Gloo headers, e.g. Debian's libgloo-dev, at build time)";
+    "this torch addon was built without c10d/Gloo: its libtorch lacks ProcessGroupGloo.hpp or does not export "
+    "c10d::ProcessGroupGloo and c10d::TCPStore (native/c10d.cjs), or GENMODELS_NO_C10D was set";
 #endif
 
 void requireAvailable(Napi::Env env) {
