@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +120,96 @@ test('GAN: both players stay in step: 2 workers x batch 32 = 1 worker x batch 64
     const d = distance(two, one);
     t.diagnostic(`2 workers vs 1: ${JSON.stringify(d)}`);
     assert.ok(d.loss < 1e-4 && d.param < 1e-4, `2 workers vs 1: ${JSON.stringify(d)}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(
+  'two "machines" on loopback (--nnodes 2 --node-rank r --master host:port): the single-process curve',
+  opts,
+  async (t) => {
+    const dir = tmp();
+    try {
+      const port = await new Promise<number>((resolve) => {
+        const s = net.createServer().listen(0, '127.0.0.1', () => {
+          const p = (s.address() as net.AddressInfo).port;
+          s.close(() => resolve(p));
+        });
+      });
+      const out = path.join(dir, 'nodes');
+      const node = (r: number) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const c = spawn(
+            process.execPath,
+            [
+              MAIN,
+              'train',
+              ...VAE,
+              '--max-steps',
+              '10',
+              '--out',
+              out,
+              '--nproc',
+              '1',
+              '--nnodes',
+              '2',
+              '--node-rank',
+              String(r),
+              '--master',
+              `127.0.0.1:${port}`,
+            ],
+            { env, stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          let stderr = '';
+          c.stderr.on('data', (d) => (stderr += d));
+          c.on('exit', (code) => resolve({ code, stderr }));
+        });
+      const [n0, n1] = await Promise.all([node(0), node(1)]);
+      assert.equal(n0.code, 0, n0.stderr);
+      assert.equal(n1.code, 0, n1.stderr);
+      assert.match(n1.stderr, /on node 1 of 2 \(world size 2/);
+      const one = train(VAE, path.join(dir, 'one'), ['--max-steps', '10']);
+      const d = distance(readRun(out), one);
+      t.diagnostic(`2 nodes vs 1 process: ${JSON.stringify(d)}`);
+      assert.ok(d.loss < 1e-4 && d.param < 1e-4, JSON.stringify(d));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test('a data-parallel step leaves the tensor count flat (2 workers, 15 steps)', opts, async () => {
+  const dir = tmp();
+  try {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'leak-worker.js');
+    const outs = await Promise.all(
+      [0, 1].map(
+        (r) =>
+          new Promise<{ counts: number[]; comm: number }>((resolve, reject) => {
+            const c = spawn(process.execPath, [worker, String(r), String(port), path.join(dir, `r${r}`)], {
+              env,
+              stdio: ['ignore', 'pipe', 'inherit'],
+            });
+            let out = '';
+            c.stdout.on('data', (d) => (out += d));
+            c.on('exit', (code) =>
+              code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`worker ${r}: ${code}`)),
+            );
+          }),
+      ),
+    );
+    for (const o of outs) {
+      assert.equal(o.counts.length, 15);
+      assert.ok(o.comm >= 30, `collectives ran (${o.comm})`);
+      assert.deepEqual(new Set(o.counts.slice(1)).size, 1, `tensor counts ${o.counts.join(',')}`);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
