@@ -24,6 +24,11 @@ export function withBatchRows<T>(rows: Rows | null, fn: () => T): T {
   }
 }
 
+/** tf.tidy(fn) inside withBatchRows(rows, ...) */
+export function tidyInRows<T extends tf.TensorContainer>(rows: Rows | null, fn: () => T): T {
+  return withBatchRows(rows, () => tf.tidy(fn));
+}
+
 /** tf.randomNormal of a shape whose first axis is the batch's rows (see the file comment) */
 export function batchRandomNormal(shape: number[], mean: number, std: number, seed: number): tf.Tensor {
   const r = current;
