@@ -1,10 +1,11 @@
 {
   "variables": {
-    "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")"
+    "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")",
+    "c10d%": "<!(node c10d.cjs)"
   },
   "targets": [{
     "target_name": "torch_addon",
-    "sources": ["torch_addon.cc"],
+    "sources": ["torch_addon.cc", "dist.cc"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
     "cflags!": ["-fno-exceptions"],
@@ -17,6 +18,10 @@
       }, {
         "include_dirs": ["<(libtorch)/include", "<(libtorch)/include/torch/csrc/api/include"],
         "libraries": ["-L<(libtorch)/lib", "-Wl,-rpath,<(libtorch)/lib", "-ltorch", "-ltorch_cpu", "-lc10"]
+      }],
+      ["c10d==1", {
+        "defines": ["GENMODELS_C10D", "USE_C10D_GLOO"],
+        "include_dirs": ["third_party/gloo"]
       }]
     ]
   }]

@@ -31,6 +31,10 @@
 using c10::IValue;
 using c10::TypeKind;
 
+namespace genmodels {
+void registerDist(Napi::Env env, Napi::Object exports);  // dist.cc: the c10d process group
+}
+
 namespace {
 
 struct JsError : std::runtime_error {
@@ -582,9 +586,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("useCachingAllocator", Napi::Function::New(env, UseCachingAllocator));
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("libtorchVersion", Napi::String::New(env, TORCH_VERSION));
+  genmodels::registerDist(env, exports);
   return exports;
 }
 
 }  // namespace
+
+// for dist.cc: tensors by their JS id
+namespace genmodels {
+const at::Tensor& tensorById(const Napi::Value& v) { return unwrap(v); }
+Napi::Value wrapTensor(Napi::Env env, at::Tensor t) { return wrap(env, std::move(t)); }
+}  // namespace genmodels
 
 NODE_API_MODULE(torch_addon, Init)

@@ -3,7 +3,7 @@
 // native/torch_addon.cc), staged in a temporary folder so the repository keeps one copy of them.
 // Usage: node scripts/pack-torch.mjs [DEST]   (DEST default: the repository root). Prints the tarball path.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +28,9 @@ try {
   for (const f of ['package.json', 'index.cjs', 'index.d.ts', 'build.mjs', 'README.md'])
     copyFileSync(path.join(pkgDir, f), path.join(stage, f));
   mkdirSync(path.join(stage, 'native'));
-  for (const f of ['binding.gyp', 'torch_addon.cc'])
+  for (const f of ['binding.gyp', 'torch_addon.cc', 'dist.cc', 'c10d.cjs'])
     copyFileSync(path.join(root, 'native', f), path.join(stage, 'native', f));
+  cpSync(path.join(root, 'native', 'third_party'), path.join(stage, 'native', 'third_party'), { recursive: true });
   mkdirSync(dest, { recursive: true });
   const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], {
     cwd: stage,

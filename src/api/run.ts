@@ -8,6 +8,7 @@ import type { Dataset } from '../data/types.js';
 import { loadCheckpoint, resolveCheckpointDir, type LoadedCheckpoint } from '../train/checkpoint.js';
 import { claimRunDir, type RunDirClaim } from '../train/rundir.js';
 import { TRAIN_DEFAULTS, makeTrainConfig, train, type TrainConfig, type TrainResult } from '../train/loop.js';
+import type { DistributedHooks } from '../train/types.js';
 import { stderrLog, useBackend, type Log } from './common.js';
 
 /** Options by destination: the model's config, the TrainConfig, the dataset's options. */
@@ -85,6 +86,8 @@ export interface TrainRunOptions {
   /** install the Ctrl-C handler (finish the step, save, return interrupted) */
   handleSigint?: boolean;
   log?: Log;
+  /** a data-parallel worker (src/distributed/launch.ts workerFromEnv): rank 0 alone claims and writes the run */
+  distributed?: DistributedHooks;
 }
 
 export interface TrainRunResult extends TrainResult {
@@ -100,6 +103,11 @@ function trainCount(n: number, limit: number): string {
 
 /** Train a new model, or resume a run; the run directory gets checkpoint/, metrics.jsonl and plots. */
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
+  const worker = opts.distributed && opts.distributed.rank !== 0; // silent, writes nothing, claims nothing
+  if (worker) opts = { ...opts, log: () => {} };
+  const claimRun: typeof claimRunDir = worker
+    ? (dir) => ({ dir, created: false, release() {} })
+    : claimRunDir;
   const log = opts.log ?? stderrLog;
   const flags = opts.train ?? {};
   if (opts.resume !== undefined) {
@@ -108,7 +116,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     const base = path.basename(cdir);
     const outDir = base === 'checkpoint' || base === 'checkpoint.prev' ? path.dirname(cdir) : cdir;
     // lock the run before reading it: a second writer is refused here
-    const claim = claimRunDir(outDir, { resume: true });
+    const claim = claimRun(outDir, { resume: true });
     let resume: LoadedCheckpoint;
     let ds: Dataset;
     let cfg: TrainConfig;
@@ -156,7 +164,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       : dataCfg.name;
   const outDir = opts.out ?? path.join('runs', `${name}-${dataName}`);
   // a run directory is owned: --force replaces only a run directory, and a second writer is locked out
-  const claim = claimRunDir(outDir, { force: opts.force === true });
+  const claim = claimRun(outDir, { force: opts.force === true });
   if (claim.removed?.length) log(`--force: removed ${claim.removed.join(', ')} from ${outDir}`);
   let backend: string;
   let ds: Dataset;
@@ -201,6 +209,10 @@ async function runTraining(
       resume,
       handleSigint: opts.handleSigint ?? false,
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.distributed ? { distributed: opts.distributed } : {}),
+      ...(opts.distributed && opts.distributed.rank !== 0
+        ? { images: false, progress: 'none' as const }
+        : {}),
     });
   } catch (e) {
     // a run that failed before its first checkpoint leaves nothing worth keeping (and would block a rerun)

@@ -172,6 +172,11 @@ export interface BatchOptions {
   shuffle?: boolean;
   /** drop the last incomplete batch (default false) */
   dropLast?: boolean;
+  /**
+   * data-parallel: yield only worker `rank`'s contiguous rows of each batch of `batchSize` (the global
+   * batch), so that the union over ranks is the single-process epoch; see RawBatch.weight
+   */
+  shard?: { rank: number; size: number };
 }
 
 /**
@@ -193,23 +198,39 @@ export function* batches(
   const order =
     (opts.shuffle ?? split === 'train') ? new Rng(deriveSeed(seed, epoch, 2)).permutation(s.n) : null;
   for (let start = 0; start < s.n; start += batchSize) {
-    const n = Math.min(batchSize, s.n - start);
-    if (n < batchSize && opts.dropLast) break;
+    const total = Math.min(batchSize, s.n - start);
+    if (total < batchSize && opts.dropLast) break;
+    const { lo, n, weight } = shardRows(total, opts.shard);
     let x: Float32Array;
     let y: Int32Array | undefined;
     if (order) {
       x = new Float32Array(n * d);
       y = s.y ? new Int32Array(n) : undefined;
       for (let i = 0; i < n; i++) {
-        const r = order[start + i]!;
+        const r = order[start + lo + i]!;
         x.set(s.x.subarray(r * d, (r + 1) * d), i * d);
         if (y) y[i] = s.y![r]!;
       }
     } else {
-      x = s.x.slice(start * d, (start + n) * d);
-      y = s.y?.slice(start, start + n);
+      x = s.x.slice((start + lo) * d, (start + lo + n) * d);
+      y = s.y?.slice(start + lo, start + lo + n);
     }
-    const px = ds.prepare(x, { split, epoch, seed, offset: start });
-    yield y ? { x: px, y, n } : { x: px, n };
+    const px = ds.prepare(x, { split, epoch, seed, offset: start + lo });
+    const b: RawBatch = y ? { x: px, y, n } : { x: px, n };
+    if (weight !== undefined) b.shard = { offset: lo, total, weight };
+    yield b;
   }
+}
+
+/** worker rank's rows [lo, lo + n) of a global batch of `total` rows, and their share of it */
+function shardRows(
+  total: number,
+  shard?: { rank: number; size: number },
+): { lo: number; n: number; weight?: number } {
+  if (!shard || shard.size === 1) return { lo: 0, n: total };
+  const lo = Math.floor((shard.rank * total) / shard.size);
+  const hi = Math.floor(((shard.rank + 1) * total) / shard.size);
+  // an empty shard (a last batch smaller than the number of workers) computes on one row, weighted 0
+  if (hi === lo) return { lo: Math.min(lo, total - 1), n: 1, weight: 0 };
+  return { lo, n: hi - lo, weight: (hi - lo) / total };
 }

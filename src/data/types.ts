@@ -54,4 +54,10 @@ export interface RawBatch {
   x: Float32Array;
   y?: Int32Array;
   n: number;
+  /**
+   * data-parallel (BatchOptions.shard): this worker's rows start at `offset` of a global batch of `total`
+   * rows; `weight` is its share of the batch's mean loss (n / total, or 0 for a worker whose shard is empty:
+   * it then holds one row, weighted out)
+   */
+  shard?: { offset: number; total: number; weight: number };
 }

@@ -1,5 +1,6 @@
 // Diagonal Gaussian N(mu, sigma^2) parameterized by log sigma (or log sigma^2 via fromLogVar).
 import * as tf from '@tensorflow/tfjs-core';
+import { batchRandomNormal } from '../distributed/rows.js';
 import { broadcastShape, stopGradient, type Distribution } from './util.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -34,7 +35,7 @@ export class Normal implements Distribution {
   /** Reparameterized sample (Kingma & Welling 2014, eq. 10): mu + sigma * eps, eps ~ N(0, I). */
   rsample(seed: number): tf.Tensor {
     return tf.tidy(() => {
-      const eps = tf.randomNormal(this.shape, 0, 1, 'float32', seed);
+      const eps = batchRandomNormal(this.shape, 0, 1, seed); // split-invariant under data-parallel training
       return tf.add(this.mu, tf.mul(tf.exp(this.logScale), eps));
     });
   }

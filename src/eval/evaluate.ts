@@ -29,6 +29,11 @@ export interface EvalOptions {
   /** sample-based metrics from N samples: always computed for models without a likelihood estimate
    *  (undefined/0: the default N); for models with one only when N > 0 */
   samples?: number;
+  /**
+   * data-parallel: worker `rank` of `size` evaluates every size-th batch and the sums are added over the
+   * workers with `sum` (the result is the single-process one, up to the order of float additions)
+   */
+  shard?: { rank: number; size: number; sum(values: number[]): number[] };
 }
 
 export interface EvalMetric {
@@ -154,9 +159,16 @@ export async function evaluate(
   const progress = new Progress(opts.progress ?? (N >= 2000 || slow ? 'auto' : 'none'));
   progress.start(N, `eval ${split}`);
   let seen = 0;
+  let batchIndex = 0;
+  const shard = opts.shard;
   for (const b of batches(ds, split, bs, { epoch: 0, seed, shuffle: false })) {
     if (seen >= N) break;
     const n = Math.min(b.n, N - seen);
+    if (shard && batchIndex++ % shard.size !== shard.rank) {
+      for (let i = 0; i < estimates.length; i++) rng.nextSeed(); // another worker's batch: its seeds
+      seen += n;
+      continue;
+    }
     const per = b.x.length / b.n;
     const vals = tf.tidy(() => {
       const x = tf.tensor(b.x.subarray(0, n * per), [n, ...model.spec.shape]);
@@ -171,6 +183,10 @@ export async function evaluate(
     await new Promise<void>((r) => setImmediate(r));
   }
   progress.stop();
+  if (shard) {
+    const s = shard.sum(accs.flatMap((a) => [a.sum, a.sumSq, a.n]));
+    accs.forEach((a, i) => ([a.sum, a.sumSq, a.n] = [s[3 * i]!, s[3 * i + 1]!, s[3 * i + 2]!]));
+  }
   if (seen === 0) throw new UserError(`the ${split} split is empty`);
   const metrics = estimates.map((e, i) => accs[i]!.metric(e, D, prep[i]!));
   if (opts.samples && opts.samples > 0) {

@@ -30,6 +30,7 @@ export async function endEpoch(run: Run): Promise<void> {
         maxN: cfg.evalLimit,
         iw: cfg.evalIw,
         progress: run.opts.progress ?? 'auto',
+        ...(run.opts.distributed ? { shard: run.opts.distributed } : {}),
       }),
     );
     run.lastEval = res;

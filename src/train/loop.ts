@@ -34,6 +34,8 @@ export { exitCodeFor, SIGNAL_EXIT_CODES } from './signals.js';
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const run = await setupRun(opts);
   const { cfg, state, stepsPerEpoch } = run;
+  const dist = opts.distributed; // data-parallel worker: shards, identical state, one agreed stop
+  dist?.start(run);
   const stop = watchStop(
     {
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -53,9 +55,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         epoch: state.epoch,
         seed: cfg.seed,
         shuffle: true,
+        ...(dist ? { shard: { rank: dist.rank, size: dist.size } } : {}),
       })) {
         if (i++ < state.stepInEpoch) continue; // resuming inside this epoch
-        if (stop.requested || capReached()) break;
+        if ((dist ? dist.agreeStop(stop.requested) : stop.requested) || capReached()) break;
         const rec = runStep(run, b);
         run.history.push(rec);
         lastRec = rec;
@@ -69,7 +72,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       progress.stop();
       if (lastRec && state.step % cfg.logEvery !== 0) run.append(lastRec);
-      const interrupted = stop.requested;
+      const interrupted = dist ? dist.agreeStop(stop.requested) : stop.requested;
       if (interrupted || (capReached() && state.stepInEpoch < stepsPerEpoch)) {
         run.save();
         stopped = interrupted ? 'interrupted' : 'maxSteps';

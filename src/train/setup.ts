@@ -112,7 +112,9 @@ export async function setupRun(opts: TrainOptions): Promise<Run> {
   const outDir = opts.outDir;
   const ckptDir = path.join(outDir, 'checkpoint');
   const metricsFile = path.join(outDir, 'metrics.jsonl');
-  if (!opts.resume && fs.existsSync(ckptDir)) {
+  // data-parallel: rank 0 alone writes the metrics and the checkpoint
+  const primary = (opts.distributed?.rank ?? 0) === 0;
+  if (!opts.resume && primary && fs.existsSync(ckptDir)) {
     throw new UserError(`${outDir} already holds a run; resume it or choose another output directory`);
   }
 
@@ -167,7 +169,7 @@ export async function setupRun(opts: TrainOptions): Promise<Run> {
   if (ema && opts.resume?.emaState) ema.load(opts.resume.emaState);
 
   const prior = readHistory(metricsFile, opts.resume ? state.step : -1);
-  writeFileAtomic(metricsFile, prior.lines.map((l) => l + '\n').join(''));
+  if (primary) writeFileAtomic(metricsFile, prior.lines.map((l) => l + '\n').join(''));
   const evalHistory = prior.evals
     .map((e) => ({
       step: e.step as number,
@@ -180,7 +182,9 @@ export async function setupRun(opts: TrainOptions): Promise<Run> {
   const elapsed = () => (Date.now() - t0) / 1000;
   // maxSteps limits one invocation and is not recorded (see effectiveConfig)
   const { maxSteps: _limit, ...recorded } = cfg;
-  const append = (rec: object) => fs.appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+  const append = (rec: object) => {
+    if (primary) fs.appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+  };
 
   return {
     opts,
@@ -208,6 +212,7 @@ export async function setupRun(opts: TrainOptions): Promise<Run> {
       append({ type: 'warning', step: state.step, epoch: state.epoch, time: elapsed(), message });
     },
     save() {
+      if (!primary) return;
       for (const [n, o] of optimizers) state.optim[n] = { t: o.t };
       state.rng = rng.state();
       state.elapsedSec = elapsed();

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, StepContext } from '../core/model.js';
 import type { RawBatch } from '../data/types.js';
+import { tidyInRows } from '../distributed/rows.js';
 import { globalNorm, learningRate } from './optim.js';
 import type { Run } from './setup.js';
 import { NonFiniteLossError, type StepRecord } from './types.js';
@@ -19,7 +20,9 @@ export function runStep(run: Run, b: RawBatch): StepRecord {
   const losses: Record<string, number> = {};
   const gradNorm: Record<string, number> = {};
   const metrics: Record<string, number> = {};
-  tf.tidy(() => {
+  // data-parallel: noise drawn for this worker's rows of the global batch (src/distributed/rows.ts)
+  const rows = b.shard ? { offset: b.shard.offset, n: b.n, total: b.shard.total } : null;
+  tidyInRows(rows, () => {
     const batch = toBatch(run, b);
     const ctx: StepContext = {
       step: state.step,
@@ -40,10 +43,15 @@ export function runStep(run: Run, b: RawBatch): StepRecord {
           kept = Object.entries(out.metrics ?? {}).map(([k, t]) => [k, tf.keep(t)]);
           return out.loss;
         }, vars);
-        const gmap = new Map<string, tf.Tensor>();
+        let gmap = new Map<string, tf.Tensor>();
         for (const [tfName, g] of Object.entries(grads)) gmap.set(nameOfTf.get(tfName)!, g);
+        let loss = value;
+        let mets = kept.map((p) => tf.cast(p[1], 'float32') as tf.Scalar);
+        const dist = run.opts.distributed; // data-parallel: the global batch's loss and gradients
+        if (dist)
+          ({ loss, metrics: mets, grads: gmap } = dist.reduce(value, mets, gmap, b.shard?.weight ?? 1));
         const norm = gmap.size ? globalNorm([...gmap.values()]) : tf.scalar(0);
-        const stats = tf.stack([value, norm, ...kept.map((p) => tf.cast(p[1], 'float32'))]).dataSync();
+        const stats = tf.stack([loss, norm, ...mets]).dataSync();
         for (const [, t] of kept) t.dispose();
         const lossV = stats[0]!;
         const normV = stats[1]!;

@@ -5,6 +5,33 @@ import type { EvalResult } from '../eval/evaluate.js';
 import type { LoadedCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import type { ProgressMode } from './progress.js';
+import type { Run } from './setup.js';
+import type * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Data-parallel training (src/distributed/train.ts): every worker runs train() on its shard of each global batch;
+ * these hooks keep the workers identical. Absent: one process, no change.
+ */
+export interface DistributedHooks {
+  readonly rank: number;
+  readonly size: number;
+  /** once, before the first step: every worker takes rank 0's variables, optimizer state and EMA */
+  start(run: Run): void;
+  /**
+   * inside a step's tf.tidy, before the gradient norm and the update: the objective's loss, metrics and
+   * gradients averaged over the workers, each weighted by its share of the global batch
+   */
+  reduce(
+    loss: tf.Scalar,
+    metrics: tf.Scalar[],
+    grads: Map<string, tf.Tensor>,
+    weight: number,
+  ): { loss: tf.Scalar; metrics: tf.Scalar[]; grads: Map<string, tf.Tensor> };
+  /** whether any worker asks to stop (every worker calls it at the same points) */
+  agreeStop(requested: boolean): boolean;
+  /** element-wise sums over workers (sharded evaluation) */
+  sum(values: number[]): number[];
+}
 
 /** the signals that stop a run like Ctrl-C does: finish the step, save a checkpoint, report which */
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
@@ -33,6 +60,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** called after every optimizer step (outside tf.tidy), e.g. for live plots */
   onStep?: (rec: StepRecord) => void;
+  /** data-parallel worker (src/distributed): the batch size is the global batch; rank 0 alone writes files */
+  distributed?: DistributedHooks;
 }
 
 export interface StepRecord {

@@ -3,6 +3,7 @@ import { UserError, modelKinds, modelOptionsHelp } from '../../core/model.js';
 import { DATASET_NAMES } from '../../data/index.js';
 import { TRAIN_DEFAULTS, exitCodeFor, type TrainConfig } from '../../train/loop.js';
 import { trainRun } from '../../api/run.js';
+import { launchWorkers, workerFromEnv } from '../../distributed/launch.js';
 import { intArg, numArg, parse, parseSet, printHelp, type Command } from '../args.js';
 
 const help = () => `usage: genmodels train <model> --data <dataset|file.csv> [options]
@@ -25,6 +26,13 @@ const help = () => `usage: genmodels train <model> --data <dataset|file.csv> [op
                     training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')}
   --max-steps N     stop (with a checkpoint) after N steps in total
 
+Data-parallel (libtorch's c10d/Gloo; docs/distributed.md): --batch-size is the global batch, split over the
+workers; the result is that of one process (same seed) up to float rounding.
+  --nproc N         spawn N workers on this machine (the threads are split between them)
+  --nnodes M        machines in the run (default 1); run the same command on each, with
+  --node-rank R     this machine's index 0..M-1, and
+  --master H:P      the address of node 0 (its rank 0 serves the rendezvous there)
+
 Flows (realnvp, nice, glow, maf, nsf) need continuous data: images with --set data.dequantize=true (optionally
 data.logit=0.05); eval then reports bits/dim of the original 8-bit data. 2-D data also get density.png.
 Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.`;
@@ -46,6 +54,10 @@ async function run(argv: string[]): Promise<number> {
       set: { type: 'string', multiple: true },
       force: { type: 'boolean' },
       'max-steps': { type: 'string' },
+      nproc: { type: 'string' },
+      nnodes: { type: 'string' },
+      'node-rank': { type: 'string' },
+      master: { type: 'string' },
     },
     'train',
   );
@@ -54,6 +66,24 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (o.help) return printHelp(command);
+  const nproc = intArg(o.nproc, '--nproc', 1);
+  const nnodes = intArg(o.nnodes, '--nnodes', 1);
+  const nodeRank = intArg(o['node-rank'], '--node-rank', 0);
+  const master = o.master === undefined ? undefined : String(o.master);
+  if (process.env.WORLD_SIZE === undefined && (nproc !== undefined || nnodes !== undefined)) {
+    // the launcher: the same command without the launch flags, once per worker
+    return launchWorkers({
+      nproc: nproc ?? 1,
+      ...(nnodes !== undefined ? { nnodes } : {}),
+      ...(nodeRank !== undefined ? { nodeRank } : {}),
+      ...(master !== undefined ? { master } : {}),
+      argv: [process.argv[1]!, 'train', ...withoutLaunchFlags(argv)],
+    });
+  }
+  if (nproc === undefined && (nodeRank !== undefined || master !== undefined))
+    throw new UserError(`--node-rank and --master go with --nproc N (and --nnodes M)`);
+  const worker = workerFromEnv();
+  const dist = worker ? { distributed: worker.hooks } : {};
   const flags: Partial<TrainConfig> = {};
   const put = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {
     if (v !== undefined) flags[k] = v;
@@ -80,6 +110,7 @@ async function run(argv: string[]): Promise<number> {
       resume: String(o.resume),
       train: flags,
       handleSigint: true,
+      ...dist,
       ...(backend !== undefined ? { backend } : {}),
     });
   } else {
@@ -95,10 +126,25 @@ async function run(argv: string[]): Promise<number> {
       ...(o.out !== undefined ? { out: String(o.out) } : {}),
       force: o.force === true,
       handleSigint: true,
+      ...dist,
       ...(backend !== undefined ? { backend } : {}),
     });
   }
+  worker?.group.destroy();
   return exitCodeFor(res); // 0, or 130 / 143 / 129 after SIGINT / SIGTERM / SIGHUP
+}
+
+const LAUNCH_FLAGS = ['--nproc', '--nnodes', '--node-rank', '--master'];
+
+/** argv without --nproc / --nnodes / --node-rank / --master and their values */
+function withoutLaunchFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (LAUNCH_FLAGS.includes(a)) i++;
+    else if (!LAUNCH_FLAGS.some((f) => a.startsWith(f + '='))) out.push(a);
+  }
+  return out;
 }
 
 export const command: Command = {

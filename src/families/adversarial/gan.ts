@@ -27,6 +27,7 @@ import {
   type Taxonomy,
 } from '../../core/model.js';
 import { Rng } from '../../core/rng.js';
+import { batchRandomNormal } from '../../distributed/rows.js';
 import { dims, type DataSpec } from '../../data/spec.js';
 import { Categorical } from '../../distributions/categorical.js';
 import { initWeight, zeros } from '../latent/init.js';
@@ -253,7 +254,7 @@ export class GAN implements GenerativeModel {
   }
 
   private noise(n: number, seed: number): tf.Tensor2D {
-    return tf.randomNormal([n, this.cfg.latentDim], 0, 1, 'float32', seed) as tf.Tensor2D;
+    return batchRandomNormal([n, this.cfg.latentDim], 0, 1, seed) as tf.Tensor2D; // split-invariant (src/distributed/rows.ts)
   }
 
   /** the discriminator's loss on a batch (+ logged scalars); differentiable in D's weights */
