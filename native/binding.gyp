@@ -20,8 +20,7 @@
         "libraries": ["-L<(libtorch)/lib", "-Wl,-rpath,<(libtorch)/lib", "-ltorch", "-ltorch_cpu", "-lc10"]
       }],
       ["c10d==1", {
-        "defines": ["GENMODELS_C10D", "USE_C10D_GLOO"],
-        "include_dirs": ["third_party/gloo"]
+        "defines": ["GENMODELS_C10D", "USE_C10D_GLOO"]
       }]
     ]
   }]

@@ -1,5 +1,5 @@
 // Prints 1 when the libtorch being built against has c10d's Gloo process group (the header and the exported
-// symbols), else 0. binding.gyp compiles native/dist.cc with c10d only then; without it the addon still
+// symbols) and Gloo's headers are installed (Debian: libgloo-dev; a LIBTORCH with its own include/gloo), else 0. binding.gyp compiles native/dist.cc with c10d only then; without it the addon still
 // builds and its dist* functions say, in one line, that distributed training is unavailable.
 // usage: node c10d.cjs [LIBTORCH] (default: $LIBTORCH, else Debian's libtorch-dev)
 const fs = require('node:fs');
@@ -13,9 +13,14 @@ const header = root
 const libs = root
   ? [path.join(root, 'lib', 'libtorch_cpu.so')]
   : ['/usr/lib/x86_64-linux-gnu/libtorch_cpu.so', '/usr/lib/aarch64-linux-gnu/libtorch_cpu.so', '/usr/lib/libtorch_cpu.so'];
+const glooHeaders = [
+  ...(root ? [path.join(root, 'include', 'gloo', 'algorithm.h')] : []),
+  '/usr/include/gloo/algorithm.h',
+];
 function has() {
   if (process.env.GENMODELS_NO_C10D) return false;
   if (!fs.existsSync(header)) return false;
+  if (!glooHeaders.some((h) => fs.existsSync(h))) return false;
   const lib = libs.find((l) => fs.existsSync(l));
   if (!lib) return false;
   try {

@@ -37,7 +37,8 @@ const char* const kUnavailable = nullptr;
 #else
 const char* const kUnavailable =
     "this torch addon was built without c10d/Gloo: its libtorch lacks ProcessGroupGloo.hpp or does not export "
-    "c10d::ProcessGroupGloo and c10d::TCPStore (native/c10d.cjs), or GENMODELS_NO_C10D was set";
+    "c10d::ProcessGroupGloo and c10d::TCPStore, or Gloo's headers are missing (Debian: apt-get install "
+    "libgloo-dev, then npm run build:native), or GENMODELS_NO_C10D was set (native/c10d.cjs)";
 #endif
 
 void requireAvailable(Napi::Env env) {

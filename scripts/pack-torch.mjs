@@ -30,7 +30,6 @@ try {
   mkdirSync(path.join(stage, 'native'));
   for (const f of ['binding.gyp', 'torch_addon.cc', 'dist.cc', 'c10d.cjs'])
     copyFileSync(path.join(root, 'native', f), path.join(stage, 'native', f));
-  cpSync(path.join(root, 'native', 'third_party'), path.join(stage, 'native', 'third_party'), { recursive: true });
   mkdirSync(dest, { recursive: true });
   const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], {
     cwd: stage,

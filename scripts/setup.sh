@@ -8,6 +8,7 @@ native_failed=""
 
 APT_PACKAGES=(
   libtorch-dev          # libtorch 1.13.1: the native backend links against it
+  libgloo-dev           # Gloo's headers, which libtorch's c10d ProcessGroupGloo.hpp includes (data-parallel training)
   libopenblas0-openmp   # without it Debian's torch uses the reference BLAS (~10x slower matmuls)
   python3-torch         # PyTorch: reference numbers in tests, reference timings in the benchmark
   dataset-fashion-mnist # Fashion-MNIST (gzipped idx)
@@ -46,7 +47,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 addon=native/build/Release/torch_addon.node
-if [ -f "$addon" ] && [ "$addon" -nt native/torch_addon.cc ] && [ "$addon" -nt native/binding.gyp ] && [ -z "${LIBTORCH:-}" ]; then
+if [ -f "$addon" ] && [ "$addon" -nt native/torch_addon.cc ] && [ "$addon" -nt native/dist.cc ] && [ "$addon" -nt native/binding.gyp ] && [ -z "${LIBTORCH:-}" ]; then
   echo "setup: native libtorch backend is up to date"
 else
   echo "setup: building the native libtorch backend"
