@@ -421,11 +421,19 @@ def make(name):
     return None, None
 
 
-def bench_workload(name, steps, warmup, warmup_sec=0.0):
-    """Warm-up: at least `warmup` steps and `warmup_sec` seconds (the rule bench/worker.ts applies)."""
+def bench_workload(name, steps, warmup, warmup_sec=0.0, autocast=False):
+    """Warm-up: at least `warmup` steps and `warmup_sec` seconds (the rule bench/worker.ts applies).
+    autocast: the forward pass under torch.autocast('cpu', dtype=torch.bfloat16) (backward and Adam outside it,
+    as PyTorch recommends), what the torch backend's bf16 precision policy is compared with."""
     model, loss_fn = make(name)
     if model is None:
         return {"status": "n/a", "note": f"n/a (unknown workload {name})"}
+    if autocast:
+        fp32_loss_fn = loss_fn
+
+        def loss_fn():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return fp32_loss_fn().float()
     opt = torch.optim.Adam(model.parameters(), **ADAM)
     times, losses = [], []
     start = time.perf_counter()
@@ -482,6 +490,7 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--warmup-sec", type=float, default=0.0, help="warm up for at least this long too")
     p.add_argument("--threads", type=int, default=0, help="intra-op threads (0 = all cores)")
+    p.add_argument("--autocast", action="store_true", help="training workloads under CPU bf16 autocast")
     a = p.parse_args()
     torch.set_num_threads(a.threads or os.cpu_count())
     torch.manual_seed(0)
@@ -492,7 +501,7 @@ def main():
         elif w == "D":
             results[w] = bench_ddim(a.steps, a.warmup, a.warmup_sec)
         else:
-            results[w] = bench_workload(w, a.steps, a.warmup, a.warmup_sec)
+            results[w] = bench_workload(w, a.steps, a.warmup, a.warmup_sec, a.autocast)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                       "numpy": np.__version__, "blas": loaded_blas(), "results": results}))
 

@@ -364,3 +364,35 @@ test(
     assert.equal(r.stderr.split('\n').length, 2, 'one line');
   },
 );
+
+test(
+  'bf16 policy: no native tensor is left behind by the casts (a conv + matmul step, 3 times)',
+  { skip },
+  async () => {
+    await setup();
+    const x = tf.tensor4d(rand(2 * 8 * 8 * 3, 1), [2, 8, 8, 3]);
+    const w = tf.variable(tf.tensor4d(rand(3 * 3 * 3 * 16, 2, -0.3, 0.3), [3, 3, 3, 16]));
+    const v = tf.variable(tf.tensor2d(rand(16 * 32, 3, -0.3, 0.3), [16, 32]));
+    const native = () =>
+      (tf.engine().backend as unknown as { N: { stats(): { tensors: number } } }).N.stats().tensors;
+    const step = () =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => {
+          const h = tf.relu(tf.conv2d(x, w as tf.Tensor4D, 1, 'same'));
+          return tf.sum(tf.matMul(tf.reshape(h, [-1, 16]) as tf.Tensor2D, v as tf.Tensor2D));
+        });
+        Object.values(grads).forEach((g) => g.dataSync());
+      });
+    setPrecision('bf16');
+    try {
+      step();
+      const before = [tf.memory().numTensors, native()];
+      step();
+      step();
+      assert.deepEqual([tf.memory().numTensors, native()], before);
+    } finally {
+      setPrecision('fp32');
+      [x, w, v].forEach((t) => t.dispose());
+    }
+  },
+);
