@@ -1,4 +1,5 @@
 # bf16 micro-measurement (docs/bf16.md): matmul and conv2d, fp32 vs bf16 inputs vs autocast, fwd and fwd+bwd.
+#   /usr/bin/python3 bench/bf16_micro.py THREADS [unet]
 import sys, time, torch
 import torch.nn.functional as F
 
@@ -47,12 +48,21 @@ def run(name, flops, f, args):
             rows.append((mode, 'fwd+bwd' if bwd else 'fwd', t * 1e3, fl / t / 1e9))
     return rows
 
-threads = int(sys.argv[1])
-torch.set_num_threads(threads)
-cases = [case_mm(512), case_mm(2048), case_conv(64, 64, 64, 28, 3, 1),
-         case_conv(64, 1, 64, 28, 3, 1), case_conv(64, 64, 64, 28, 1, 0),  # W2 first conv / 1x1
-         case_conv(16, 2, 64, 14, 3, 1), case_conv(16, 64, 64, 14, 1, 0), case_conv(16, 64, 4, 14, 3, 1)]  # Glow L1 sizes
-print('torch', torch.__version__, 'threads', threads, 'mkldnn bf16 supported:', torch.ops.mkldnn._is_mkldnn_bf16_supported() if hasattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported') else '?')
-for name, flops, f, args in cases:
-    for mode, d, ms, gf in run(name, flops, f, args):
-        print('%-40s %-9s %-8s %9.3f ms %8.1f GFLOP/s' % (name, mode, d, ms, gf), flush=True)
+def main():
+    threads = int(sys.argv[1])
+    torch.set_num_threads(threads)
+    if sys.argv[2:] == ['unet']:  # the U-Net (U) workload's convolutions: batch 16, 16/32/32 channels
+        cases = [case_conv(16, 16, 16, 28, 3, 1), case_conv(16, 32, 32, 14, 3, 1), case_conv(16, 32, 32, 7, 3, 1),
+                 case_conv(16, 1, 16, 28, 3, 1), case_conv(16, 16, 1, 28, 3, 1)]
+    else:
+        cases = [case_mm(512), case_mm(2048), case_conv(64, 64, 64, 28, 3, 1),
+                 case_conv(64, 1, 64, 28, 3, 1), case_conv(64, 64, 64, 28, 1, 0),  # W2 first conv / 1x1
+                 case_conv(16, 2, 64, 14, 3, 1), case_conv(16, 64, 64, 14, 1, 0), case_conv(16, 64, 4, 14, 3, 1)]  # Glow L1 sizes
+    print('torch', torch.__version__, 'threads', threads)
+    for name, flops, f, args in cases:
+        for mode, d, ms, gf in run(name, flops, f, args):
+            print('%-40s %-9s %-8s %9.3f ms %8.1f GFLOP/s' % (name, mode, d, ms, gf), flush=True)
+
+
+if __name__ == '__main__':
+    main()
