@@ -2,7 +2,10 @@
 // PyTorch (bench/reference.py), in one run, as one markdown table. See docs/bench.md.
 //   node dist/bench/run.js [--workloads W1,W2,G,U,D,add] [--backends torch,wasm] [--steps N] [--warmup K]
 //                          [--slow-steps N] [--rounds R] [--quick] [--blas openmp|system] [--threads N]
-//                          [--out runs/bench-latest.md]
+//                          [--bf16] [--out runs/bench-latest.md]
+// --bf16 adds a second table in the same run: the torch backend's bf16 precision policy (--precision bf16,
+// src/backend/torch/precision.ts) against PyTorch under torch.autocast('cpu', torch.bfloat16), per training
+// workload (W1, W2, G, U), each with its speedup over fp32; the fp32 table is unchanged.
 // With R rounds, the torch backend and PyTorch are measured R times each, alternating (torch first in odd rounds,
 // PyTorch first in even ones), so that a slow period of a shared machine hits both sides; each engine's time is
 // the median over all its rounds' steps. The slow backends (wasm, cpu) run in round 1 only.
@@ -15,10 +18,15 @@ import { UserError } from '../src/core/model.js';
 import { median, ROOT, torchAddonBuilt, type WorkerResult } from './worker.js';
 import { WORKLOADS } from './workloads.js';
 import { U_ARCH } from './unet.js';
+import { cpuBf16 } from '../src/backend/torch/precision.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ALL_WORKLOADS = ['W1', 'W2', 'G', 'U', 'D', 'add'];
 const ALL_BACKENDS = ['torch', 'wasm', 'cpu'];
+/** the training workloads of the bf16 table */
+const BF16_WORKLOADS = ['W1', 'W2', 'G', 'U'];
+/** the bf16 runs' backend name in results */
+const TORCH_BF16 = 'torch-bf16';
 const ROW_LABEL: Record<string, string> = {
   W1: 'W1 MLP VAE step (ms)',
   W2: 'W2 conv step (ms)',
@@ -51,6 +59,8 @@ interface Options {
   out: string;
   /** 'openmp': put the OpenMP OpenBLAS first on LD_LIBRARY_PATH for torch and PyTorch; 'system': leave as is */
   blas: 'openmp' | 'system';
+  /** also measure torch bf16 vs PyTorch bf16 autocast (second table) */
+  bf16: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -67,6 +77,7 @@ function parseArgs(argv: string[]): Options {
     quick: false,
     out: path.join(ROOT, 'runs', 'bench-latest.md'),
     blas: 'openmp',
+    bf16: false,
   };
   let steps: number | undefined;
   let warmup: number | undefined;
@@ -87,6 +98,7 @@ function parseArgs(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') o.quick = true;
+    else if (a === '--bf16') o.bf16 = true;
     else if (a === '--workloads') o.workloads = list(a, argv[++i], ALL_WORKLOADS);
     else if (a === '--backends') o.backends = list(a, argv[++i], ALL_BACKENDS);
     else if (a === '--steps') steps = int(a, argv[++i], 1);
@@ -107,7 +119,7 @@ function parseArgs(argv: string[]): Options {
       process.stdout.write(
         'usage: node dist/bench/run.js [--workloads W1,W2,G,U,D,add] [--backends torch,wasm[,cpu]] [--steps N]\n' +
           '       [--warmup K] [--warmup-sec S] [--slow-steps N] [--rounds R] [--quick] [--blas openmp|system] [--threads N]\n' +
-          '       [--out FILE]   (see docs/bench.md)\n',
+          '       [--bf16] [--out FILE]   (see docs/bench.md; --bf16: docs/bf16.md)\n',
       );
       process.exit(0);
     } else throw new UserError(`unknown flag '${a}' (try --help)`);
@@ -166,7 +178,12 @@ function runJson(
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
-async function runWorker(backend: string, workload: string, o: Options): Promise<WorkerResult> {
+async function runWorker(
+  backend: string,
+  workload: string,
+  o: Options,
+  precision: 'fp32' | 'bf16' = 'fp32',
+): Promise<WorkerResult> {
   if (backend === 'torch' && !torchAddonBuilt())
     return { backend, workload, status: 'n/a', note: 'n/a (addon not built)' };
   const slow = SLOW(backend, workload);
@@ -177,13 +194,16 @@ async function runWorker(backend: string, workload: string, o: Options): Promise
   if (!slow && o.warmupSec > 0) args.push('--warmup-sec', String(o.warmupSec));
   if (o.threads > 0 && backend === 'torch') args.push('--threads', String(o.threads));
   if (backend === 'wasm' && (workload === 'W2' || workload === 'G')) args.push('--shim');
-  log(`${backend} ${workload}: ${warmupText(warmup, slow ? 0 : o.warmupSec)} + ${steps} steps ...`);
+  if (precision === 'bf16') args.push('--precision', 'bf16');
+  const label = precision === 'bf16' ? TORCH_BF16 : backend;
+  log(`${label} ${workload}: ${warmupText(warmup, slow ? 0 : o.warmupSec)} + ${steps} steps ...`);
   const t0 = Date.now();
   const env = backend === 'torch' ? libtorchEnv(o) : process.env;
   const { json, error } = await runJson(process.execPath, args, 60 * 60 * 1000, env);
   const r = (json as WorkerResult | null) ?? { backend, workload, status: 'error', note: error };
+  if (precision === 'bf16') r.backend = TORCH_BF16;
   log(
-    `${backend} ${workload}: ${r.status === 'ok' ? fmt(r.median!) + ' ' + r.unit : r.note} (${Date.now() - t0} ms)`,
+    `${label} ${workload}: ${r.status === 'ok' ? fmt(r.median!) + ' ' + r.unit : r.note} (${Date.now() - t0} ms)`,
   );
   return r;
 }
@@ -196,14 +216,17 @@ interface PyOut {
   results: Record<string, WorkerResult>;
 }
 
-async function runPython(o: Options): Promise<PyOut | string> {
-  const ws = o.workloads;
+async function runPython(o: Options, autocast = false): Promise<PyOut | string> {
+  const ws = autocast ? o.workloads.filter((w) => BF16_WORKLOADS.includes(w)) : o.workloads;
   if (ws.length === 0) return 'no workloads';
   const args = [path.join(ROOT, 'bench', 'reference.py'), '--workloads', ws.join(',')];
+  if (autocast) args.push('--autocast');
   args.push('--steps', String(o.steps), '--warmup', String(o.warmup));
   if (o.warmupSec > 0) args.push('--warmup-sec', String(o.warmupSec));
   if (o.threads > 0) args.push('--threads', String(o.threads));
-  log(`PyTorch ${ws.join(',')}: ${warmupText(o.warmup, o.warmupSec)} + ${o.steps} steps ...`);
+  log(
+    `PyTorch${autocast ? ' bf16 autocast' : ''} ${ws.join(',')}: ${warmupText(o.warmup, o.warmupSec)} + ${o.steps} steps ...`,
+  );
   const { json, error } = await runJson('/usr/bin/python3', args, 60 * 60 * 1000, libtorchEnv(o));
   return (json as PyOut | null) ?? `n/a (python: ${error})`;
 }
@@ -387,21 +410,104 @@ function relDiff(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 }
 
+/**
+ * The bf16 table: per training workload, torch bf16 and PyTorch autocast times, each one's speedup over its
+ * own fp32 time in the same run, and torch bf16 / PyTorch autocast (lower is faster); or why it is absent.
+ */
+function bf16Section(
+  o: Options,
+  cpu: { flags: string[]; source: string },
+  measured: boolean,
+  workloads: string[],
+  results: WorkerResult[],
+  pyGet: (w: string) => WorkerResult | undefined,
+  pyBf16Get: (w: string) => WorkerResult | undefined,
+): string[] {
+  const title = '## bf16 (torch backend --precision bf16 vs PyTorch torch.autocast("cpu", torch.bfloat16))';
+  if (cpu.flags.length === 0)
+    return [
+      '',
+      title,
+      '',
+      `This CPU reports no bf16 support (no avx512_bf16 or amx_bf16 in ${cpu.source}): the torch backend refuses ` +
+        '--precision bf16 here (auto runs fp32), so there are no bf16 rows. On a CPU with AVX512-BF16 or AMX ' +
+        'oneDNN runs bf16 matmuls and convolutions natively.',
+    ];
+  if (!measured)
+    return ['', title, '', `not measured (needs the torch backend and one of ${BF16_WORKLOADS.join(', ')})`];
+  const ok = (r: WorkerResult | undefined) => (r?.status === 'ok' ? r.median! : undefined);
+  const x = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : 'n/a';
+  const head = [
+    'workload',
+    'torch fp32',
+    'torch bf16',
+    'torch speedup',
+    'PyTorch fp32',
+    'PyTorch autocast',
+    'PyTorch speedup',
+    'torch bf16 ×PyTorch autocast',
+  ];
+  const rows: string[][] = [];
+  const losses: string[] = [];
+  for (const w of workloads) {
+    const t32 = ok(results.find((r) => r.backend === 'torch' && r.workload === w));
+    const tb = results.find((r) => r.backend === TORCH_BF16 && r.workload === w);
+    const p32 = ok(pyGet(w));
+    const pb = pyBf16Get(w);
+    const cell = (v: number | undefined, r?: WorkerResult) => (v !== undefined ? fmt(v) : (r?.note ?? 'n/a'));
+    rows.push([
+      ROW_LABEL[w] ?? w,
+      cell(t32),
+      cell(ok(tb), tb),
+      x(t32, ok(tb)),
+      cell(p32),
+      cell(ok(pb), pb),
+      x(p32, ok(pb)),
+      x(ok(tb), ok(pb)),
+    ]);
+    const l = (r: WorkerResult | undefined) => r?.losses?.map((v) => v.toPrecision(6)).join(', ') ?? 'n/a';
+    losses.push(`${w} step-1, step-2 losses: torch bf16 ${l(tb)} | PyTorch autocast ${l(pb)}`);
+  }
+  const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  return [
+    '',
+    title,
+    '',
+    `CPU bf16 support: ${cpu.flags.join(', ')} (${cpu.source}). Same steps, warm-up and rounds as the fp32 ` +
+      'table, in the same run; speedup = fp32 time / bf16 time (higher is better); ×PyTorch autocast = ' +
+      'torch bf16 time / PyTorch autocast time (lower is faster; target <= 1.1×).' +
+      (o.threads > 0 ? ` ${o.threads} thread(s).` : ''),
+    '',
+    table,
+    '',
+    'bf16 losses (they differ from fp32 by the bf16 rounding; informational):',
+    '',
+    ...losses.map((l) => `- ${l}`),
+  ];
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
   // sequentially: one process at a time so runs do not compete for cores; rounds alternate the two sides
   const results: WorkerResult[] = [];
   let py: PyOut | string = 'not run';
+  let pyBf16: PyOut | string = 'not run';
+  const cpu = cpuBf16();
+  const bf16Workloads = o.workloads.filter((w) => BF16_WORKLOADS.includes(w));
+  const bf16 = o.bf16 && cpu.flags.length > 0 && o.backends.includes('torch') && bf16Workloads.length > 0;
   for (let round = 0; round < o.rounds; round++) {
     const runTfjs = async () => {
       for (const w of o.workloads)
         for (const b of o.backends)
           if (round === 0 || b === 'torch') mergeRound(results, await runWorker(b, w, o));
+      if (bf16) for (const w of bf16Workloads) mergeRound(results, await runWorker('torch', w, o, 'bf16'));
     };
     const runPy = async () => {
       const p = await runPython(o);
       py = mergePy(py, p);
+      if (bf16) pyBf16 = mergePy(pyBf16, await runPython(o, true));
     };
     if (o.rounds > 1) log(`round ${round + 1} of ${o.rounds}`);
     if (round % 2 === 0) {
@@ -452,6 +558,11 @@ async function main(): Promise<void> {
     rows.push(row);
   }
   const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const bf16Md = o.bf16
+    ? bf16Section(o, cpu, bf16, bf16Workloads, results, pyGet, (w) =>
+        typeof pyBf16 === 'string' ? undefined : pyBf16.results[w],
+      )
+    : [];
 
   // per-round ratios: how much the ratio moves between rounds on this machine
   const roundLines: string[] = [];
@@ -522,6 +633,7 @@ async function main(): Promise<void> {
     table,
     '',
     ...[...footnotes].map((f) => f + '  '),
+    ...bf16Md,
     ...(roundLines.length
       ? ['', `Per-round medians (${o.rounds} alternating rounds; the table pools all rounds):`, '']
       : []),
@@ -539,7 +651,12 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(o.out), { recursive: true });
   writeFileSync(o.out + '.tmp', md);
   renameSync(o.out + '.tmp', o.out);
-  const raw = { options: o, results, pytorch: py };
+  const raw = {
+    options: o,
+    results,
+    pytorch: py,
+    ...(o.bf16 ? { pytorchAutocast: pyBf16, cpuBf16: cpu } : {}),
+  };
   writeFileSync(o.out.replace(/\.md$/, '') + '.json', JSON.stringify(raw, null, 1) + '\n');
   log(`wrote ${path.relative(process.cwd(), o.out)} (+ .json)`);
 }

@@ -162,7 +162,9 @@ async function main(): Promise<WorkerResult> {
 
   if (backend === 'torch' && !torchAddonBuilt()) return { ...base, note: 'n/a (addon not built)' };
   const threads = o.threads === undefined ? undefined : Number(o.threads);
-  const got = await initBackend(backend, { quiet: true, threads });
+  // --precision bf16: the torch backend's autocast policy (src/backend/torch/precision.ts), as in training
+  const precision = o.precision === 'bf16' ? { precision: 'bf16' as const, training: true } : {};
+  const got = await initBackend(backend, { quiet: true, threads, ...precision });
   if (got !== backend || tf.getBackend() !== backend)
     return {
       ...base,

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { UserError } from '../core/model.js';
 import * as backendMod from '../backend/index.js';
-import type { BackendName } from '../backend/index.js';
+import type { BackendName, PrecisionSetting } from '../backend/index.js';
 
 /** Where progress lines go (default: stderr, one line each). */
 export type Log = (line: string) => void;
@@ -16,12 +16,19 @@ export function backendName(v: unknown): BackendName | undefined {
   return v;
 }
 
-/** Start a backend (quietly); an unavailable one is a UserError. Returns the name in use. */
-export async function useBackend(v?: unknown): Promise<string> {
+/**
+ * Start a backend (quietly); an unavailable one is a UserError. Returns the name in use. `precision` and
+ * `training`: initBackend's precision policy (a refused precision is its own UserError).
+ */
+export async function useBackend(
+  v?: unknown,
+  p: { precision?: PrecisionSetting; training?: boolean } = {},
+): Promise<string> {
   const want = backendName(v);
   try {
-    return await backendMod.initBackend(want, { quiet: true });
+    return await backendMod.initBackend(want, { quiet: true, ...p });
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`backend '${want}' is not available: ${(e as Error).message.split('\n')[0]}`);
   }
 }

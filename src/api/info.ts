@@ -109,6 +109,7 @@ export function formatInfo(i: Info): string {
     lines.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   if (i.backendInfoError !== undefined) lines.push(`  (backend info unavailable: ${i.backendInfoError})`);
   lines.push(...torchLines(i.torch));
+  lines.push(`  training precision: ${backendMod.trainingPrecisionLine(i.backend)}`);
   lines.push(`tfjs-core: ${i.versions.tfjsCore}`);
   lines.push(`node: ${i.versions.node}, cpus: ${i.cpus}`);
   lines.push('', 'models:');

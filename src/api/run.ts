@@ -10,6 +10,7 @@ import { claimRunDir, type RunDirClaim } from '../train/rundir.js';
 import { TRAIN_DEFAULTS, makeTrainConfig, train, type TrainConfig, type TrainResult } from '../train/loop.js';
 import type { DistributedHooks } from '../train/types.js';
 import { stderrLog, useBackend, type Log } from './common.js';
+import { describePrecision, precision, type PrecisionSetting } from '../backend/index.js';
 
 /** Options by destination: the model's config, the TrainConfig, the dataset's options. */
 export interface Overrides {
@@ -83,6 +84,8 @@ export interface TrainRunOptions {
   /** continue the run in this directory with its own settings (only train.epochs / maxSteps apply) */
   resume?: string;
   backend?: string;
+  /** matmul/conv precision of the training steps (fp32 | bf16 | auto; default GENMODELS_PRECISION, else fp32) */
+  precision?: PrecisionSetting;
   /** install the Ctrl-C handler (finish the step, save, return interrupted) */
   handleSigint?: boolean;
   log?: Log;
@@ -101,6 +104,11 @@ function trainCount(n: number, limit: number): string {
   return limit > 0 && limit < n ? `${limit} of ${n}` : `${n}`;
 }
 
+const trainingPrecision = (opts: TrainRunOptions) => ({
+  training: true,
+  ...(opts.precision !== undefined ? { precision: opts.precision } : {}),
+});
+
 /** Train a new model, or resume a run; the run directory gets checkpoint/, metrics.jsonl and plots. */
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const worker = opts.distributed && opts.distributed.rank !== 0; // silent, writes nothing, claims nothing
@@ -111,7 +119,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const log = opts.log ?? stderrLog;
   const flags = opts.train ?? {};
   if (opts.resume !== undefined) {
-    const backend = await useBackend(opts.backend);
+    const backend = await useBackend(opts.backend, trainingPrecision(opts));
     const cdir = resolveCheckpointDir(opts.resume);
     const base = path.basename(cdir);
     const outDir = base === 'checkpoint' || base === 'checkpoint.prev' ? path.dirname(cdir) : cdir;
@@ -138,7 +146,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       throw e;
     }
     log(
-      `resuming ${resume.model.kind} at epoch ${resume.config.state.epoch}, step ${resume.config.state.step} on ${backend}`,
+      `resuming ${resume.model.kind} at epoch ${resume.config.state.epoch}, step ${resume.config.state.step} on ${backend} (${describePrecision(precision())})`,
     );
     return runTraining(resume.model, ds, cfg, outDir, backend, opts, claim, resume);
   }
@@ -170,7 +178,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   let ds: Dataset;
   let model: GenerativeModel;
   try {
-    backend = await useBackend(opts.backend);
+    backend = await useBackend(opts.backend, trainingPrecision(opts));
     ds = loadDataset(dataCfg);
     const why = resolved.accepts(ds.spec);
     if (why) throw new UserError(`model '${name}' cannot be trained on '${ds.name}': ${why}`);
@@ -181,7 +189,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     throw e;
   }
   log(
-    `training ${name} on ${ds.name} (${trainCount(ds.train.n, cfg.limit)} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} -> ${outDir}`,
+    `training ${name} on ${ds.name} (${trainCount(ds.train.n, cfg.limit)} train / ${ds.test.n} test, ${ds.spec.kind} [${ds.spec.shape}]) on ${backend} (${describePrecision(precision())}) -> ${outDir}`,
   );
   return runTraining(model, ds, cfg, outDir, backend, opts, claim, undefined);
 }

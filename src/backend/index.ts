@@ -8,6 +8,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { registerAllGradients } from './gradients.js';
 import { locateAddon, type AddonLocation } from './torch/locate.js';
+import {
+  describePrecision,
+  precision,
+  precisionSetting,
+  resolvePrecision,
+  setPrecision,
+  type Precision,
+  type PrecisionSetting,
+} from './torch/precision.js';
+
+export type { Precision, PrecisionSetting } from './torch/precision.js';
+export { cpuBf16, describePrecision, precision, withPrecision } from './torch/precision.js';
 
 export type BackendName = 'torch' | 'wasm' | 'cpu';
 const NAMES: BackendName[] = ['torch', 'wasm', 'cpu'];
@@ -15,6 +27,8 @@ const NAMES: BackendName[] = ['torch', 'wasm', 'cpu'];
 export interface BackendInfo {
   backend: string;
   threads: number;
+  /** the torch backend's matmul/conv precision now (src/backend/torch/precision.ts); fp32 elsewhere */
+  precision: Precision;
   libtorchVersion?: string;
   addonPath?: string;
 }
@@ -69,10 +83,23 @@ async function tryTorch(threads?: number): Promise<string | null> {
  * Select a backend. `preferred` (or env GENMODELS_BACKEND) forces one; otherwise torch > wasm > cpu.
  * Returns the name of the backend in use. Prints a one-line notice (stderr) when falling back, unless
  * quiet. Threads: opts.threads, else env GENMODELS_THREADS, else the number of cores. Also registers tfjs-core's gradients (its Node entry does not).
+ * Precision: opts.precision, else env GENMODELS_PRECISION, else fp32 ('auto': bf16 when `training` on a
+ * torch backend whose CPU reports bf16 support; 'bf16' without that support is a UserError).
  */
 export async function initBackend(
   preferred?: BackendName,
-  opts: { quiet?: boolean; threads?: number } = {},
+  opts: { quiet?: boolean; threads?: number; precision?: PrecisionSetting; training?: boolean } = {},
+): Promise<BackendName> {
+  const name = await selectBackend(preferred, opts);
+  const setting =
+    opts.precision ?? precisionSetting(process.env.GENMODELS_PRECISION, 'GENMODELS_PRECISION') ?? 'fp32';
+  setPrecision(resolvePrecision(setting, { training: opts.training ?? false, backend: name }));
+  return name;
+}
+
+async function selectBackend(
+  preferred: BackendName | undefined,
+  opts: { quiet?: boolean; threads?: number },
 ): Promise<BackendName> {
   await registerAllGradients();
   tuneEngine();
@@ -114,6 +141,21 @@ export async function initBackend(
   return 'cpu';
 }
 
+/**
+ * The precision `genmodels train` would use on this backend with GENMODELS_PRECISION (default fp32), and why,
+ * as one line for `genmodels info` (a refused setting says so).
+ */
+export function trainingPrecisionLine(backend: string): string {
+  try {
+    const env = process.env.GENMODELS_PRECISION;
+    const setting = precisionSetting(env, 'GENMODELS_PRECISION') ?? 'fp32';
+    const p = resolvePrecision(setting, { training: true, backend });
+    return `${describePrecision(p)} (setting ${setting}${env ? ' from GENMODELS_PRECISION' : ''}); evaluation fp32`;
+  } catch (e) {
+    return `refused: ${(e as Error).message}`;
+  }
+}
+
 /** '; to get it: <command>' for the fallback notice ('' when the loader cannot say). */
 function torchFix(): string {
   try {
@@ -127,9 +169,10 @@ function torchFix(): string {
 export function backendInfo(): BackendInfo {
   const backend = tf.getBackend();
   const info = backend === 'torch' ? torchModule?.torchInfo() : undefined;
-  if (info !== undefined) return { backend, ...info };
+  if (info !== undefined) return { backend, precision: precision(), ...info };
   // wasm runs single-threaded here (no SharedArrayBuffer worker pool in Node); cpu is single-threaded
-  return { backend, threads: backend === 'wasm' || backend === 'cpu' ? 1 : os.availableParallelism() };
+  const threads = backend === 'wasm' || backend === 'cpu' ? 1 : os.availableParallelism();
+  return { backend, precision: precision(), threads };
 }
 
 /**

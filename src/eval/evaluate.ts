@@ -16,6 +16,7 @@ import { batches } from '../data/index.js';
 import { Progress, type ProgressMode } from '../train/progress.js';
 import { legacyLabel, modelEstimates, type Density } from './estimates.js';
 import { formatSampleMetrics, sampleMetrics, type SampleMetrics } from './sample-metrics.js';
+import { withPrecision } from '../backend/torch/precision.js';
 
 export interface EvalOptions {
   split?: 'train' | 'test';
@@ -119,11 +120,16 @@ export function headlineMetric(metrics: EvalMetric[]): EvalMetric | undefined {
   );
 }
 
+/** Evaluation runs in fp32 whatever the training precision (src/backend/torch/precision.ts). */
 export async function evaluate(
   model: GenerativeModel,
   ds: Dataset,
   opts: EvalOptions = {},
 ): Promise<EvalResult> {
+  return withPrecision('fp32', () => evaluateFp32(model, ds, opts));
+}
+
+async function evaluateFp32(model: GenerativeModel, ds: Dataset, opts: EvalOptions): Promise<EvalResult> {
   const split = opts.split ?? 'test';
   const density = model.taxonomy.density as Density;
   const seed = opts.seed ?? 0;

@@ -19,6 +19,7 @@ import { setFastAdam } from '../../train/optim.js';
 import { CPU, bindOps, fusedKernels, kernels } from './kernels.js';
 import { fallbackCounts, runOnCpu } from './fallback.js';
 import { loadAddon, loadError } from './native.js';
+import { setPrecision, type Precision } from './precision.js';
 
 export { TorchBackend } from './backend.js';
 export { fallbackCounts } from './fallback.js';
@@ -41,9 +42,13 @@ export function kernelCoverage(): { native: string[]; fallback: string[] } {
  * Register the 'torch' backend if the addon loads. Returns null on success, else the reason.
  * Threads default to the number of cores (os.availableParallelism()); freed tensor blocks are cached
  * (up to cacheBytes, default 1 GiB) so training steps do not re-fault their memory. The library's Adam
- * (src/train/optim.ts) gets its in-place update on this backend (adam.ts).
+ * (src/train/optim.ts) gets its in-place update on this backend (adam.ts). `precision`: the matmul/conv
+ * policy from now on (precision.ts; initBackend resolves 'auto' and checks the CPU before it sets one).
  */
-export function registerTorch(opts: { threads?: number; cacheBytes?: number } = {}): string | null {
+export function registerTorch(
+  opts: { threads?: number; cacheBytes?: number; precision?: Precision } = {},
+): string | null {
+  if (opts.precision !== undefined) setPrecision(opts.precision);
   if (registered) return null;
   const loaded = loadAddon();
   if (loaded === null) return loadError;

@@ -132,11 +132,20 @@ export function same(b: TorchBackend, x: TensorInfo): TensorInfo {
   b.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
-/** tfjs always sends rank-3 operands; with batch 1 on both sides a plain 2-D mm (BLAS) is used. */
-export function matmul(b: TorchBackend, a: TensorInfo, y: TensorInfo, at: Attrs): T {
+/**
+ * tfjs always sends rank-3 operands; with batch 1 on both sides a plain 2-D mm (BLAS) is used. `input` gives
+ * an operand's native tensor (the precision policy's bf16 copy, kernels-conv.ts).
+ */
+export function matmul(
+  b: TorchBackend,
+  a: TensorInfo,
+  y: TensorInfo,
+  at: Attrs,
+  input: (i: TensorInfo) => T = (i) => b.t(i),
+): T {
   const single = a.shape.length === 3 && y.shape.length === 3 && a.shape[0] === 1 && y.shape[0] === 1;
-  let ta = single ? op.select(b.t(a), 0, 0) : b.t(a);
-  let tb = single ? op.select(b.t(y), 0, 0) : b.t(y);
+  let ta = single ? op.select(input(a), 0, 0) : input(a);
+  let tb = single ? op.select(input(y), 0, 0) : input(y);
   if (at.transposeA) ta = op.transpose(ta, -1, -2);
   if (at.transposeB) tb = op.transpose(tb, -1, -2);
   return single ? op.unsqueeze(op.mm(ta, tb), 0) : op.matmul(ta, tb);

@@ -29,6 +29,7 @@ import {
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.js';
 import { op } from './aten.js';
+import { precision } from './precision.js';
 import {
   CPU,
   activation,
@@ -41,6 +42,37 @@ import {
   type Kernel,
   type T,
 } from './kernel-util.js';
+
+// ---- the precision policy (precision.ts): under 'bf16' a matmul / convolution kernel casts its float32 inputs
+// to bfloat16 and its results back to float32 right away (bias, activation and everything after stay fp32)
+const BF16 = 15; // c10::ScalarType::BFloat16
+const FLOAT = 6; // c10::ScalarType::Float
+/** whether this kernel call runs in bf16 */
+const low = () => precision() === 'bf16';
+/** a kernel input for a bf16 call: float32 copied to bf16, other dtypes as they are */
+const lowIn = (b: TorchBackend, i: TensorInfo): T =>
+  i.dtype === 'float32' ? op.toCopy(b.t(i), BF16) : b.t(i);
+const f32 = (t: T): T => op.toCopy(t, FLOAT);
+/**
+ * ATen 1.13 hands a bf16 mm / bmm to oneDNN only above 16^3 multiply-adds (mkldnn_gemm_min_size); below it its
+ * own bf16 gemm runs, slower than fp32 and summing in bf16 (a 420-MAC bmm was off by ~1% of its result).
+ * Those stay fp32.
+ */
+const ONEDNN_MIN_MACS = 16 * 16 * 16;
+function matmulMacs(a: TensorInfo, y: TensorInfo, at: Attrs): number {
+  const batch = Math.max(
+    a.shape.slice(0, -2).reduce((p, q) => p * q, 1),
+    y.shape.slice(0, -2).reduce((p, q) => p * q, 1),
+  );
+  const [m, k] = at.transposeA ? [a.shape.at(-1)!, a.shape.at(-2)!] : [a.shape.at(-2)!, a.shape.at(-1)!];
+  const n = at.transposeB ? y.shape.at(-2)! : y.shape.at(-1)!;
+  return batch * m * k * n;
+}
+/** a matmul in the policy: bf16 inputs and a float32 result under 'bf16' (oneDNN-sized float32 ones) */
+const policyMatmul = (b: TorchBackend, a: TensorInfo, y: TensorInfo, at: Attrs): T =>
+  low() && a.dtype === 'float32' && y.dtype === 'float32' && matmulMacs(a, y, at) > ONEDNN_MIN_MACS
+    ? f32(matmul(b, a, y, at, (i) => lowIn(b, i)))
+    : matmul(b, a, y, at);
 
 type ConvInfo = backend_util.Conv2DInfo;
 const symmetric = (c: ConvInfo) => c.padInfo.top === c.padInfo.bottom && c.padInfo.left === c.padInfo.right;
@@ -83,13 +115,16 @@ export function conv2d(
 ): T {
   const c = convInfo(x.shape, filter.shape, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
-  const [xi, pad] = padNCHW(last ? nchwDense(b.t(x)) : b.t(x), c, 0);
-  const w = oihw(b.t(filter), c, depthwise);
+  // depthwise convolutions stay fp32 (the policy covers Conv2D, FusedConv2D and the fused conv + bias)
+  const lp = !depthwise && low();
+  const t = (i: TensorInfo) => (lp ? lowIn(b, i) : b.t(i));
+  const [xi, pad] = padNCHW(last ? nchwDense(t(x)) : t(x), c, 0);
+  const w = oihw(t(filter), c, depthwise);
   const groups = depthwise ? c.inChannels : 1;
-  const y = op.conv(
+  let y = op.conv(
     xi,
     w,
-    bias === null ? null : b.t(bias),
+    bias === null ? null : t(bias),
     [c.strideHeight, c.strideWidth],
     pad,
     [c.dilationHeight, c.dilationWidth],
@@ -97,6 +132,7 @@ export function conv2d(
     [0, 0],
     groups,
   );
+  if (lp) y = f32(y);
   return last ? nhwc(y) : y;
 }
 function convBackpropInput(
@@ -112,11 +148,14 @@ function convBackpropInput(
   const sym = symmetric(c);
   const h = sym ? c.inHeight : c.inHeight + p.top + p.bottom;
   const w = sym ? c.inWidth : c.inWidth + p.left + p.right;
-  const input = op.emptyMF([c.batchSize, c.inChannels, h, w], 6, null, null, null, last ? 2 : 0);
+  const lp = !depthwise && low();
+  const t = (i: TensorInfo) => (lp ? lowIn(b, i) : b.t(i));
+  const dtype = lp ? BF16 : FLOAT;
+  const input = op.emptyMF([c.batchSize, c.inChannels, h, w], dtype, null, null, null, last ? 2 : 0);
   const [gx] = op.convBack(
-    last ? nchwDense(b.t(dy)) : b.t(dy),
+    last ? nchwDense(t(dy)) : t(dy),
     input,
-    oihw(b.t(filter), c, depthwise),
+    oihw(t(filter), c, depthwise),
     null,
     [c.strideHeight, c.strideWidth],
     sym ? [p.top, p.left] : [0, 0],
@@ -126,7 +165,7 @@ function convBackpropInput(
     depthwise ? c.inChannels : 1,
     [true, false, false],
   );
-  const g = unpadNCHW(gx, c, !sym);
+  const g = unpadNCHW(lp ? f32(gx!) : gx!, c, !sym);
   return b.out(last ? nhwc(g) : g, 'float32');
 }
 function convBackpropFilter(
@@ -139,11 +178,13 @@ function convBackpropFilter(
   const fs = a.filterShape as number[];
   const c = convInfo(x.shape, fs, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
-  const [xi, pad] = padNCHW(last ? nchwDense(b.t(x)) : b.t(x), c, 0);
+  const lp = !depthwise && low();
+  const t = (i: TensorInfo) => (lp ? lowIn(b, i) : b.t(i));
+  const [xi, pad] = padNCHW(last ? nchwDense(t(x)) : t(x), c, 0);
   const inPerGroup = depthwise ? 1 : c.inChannels;
-  const weight = op.emptyMF([c.outChannels, inPerGroup, c.filterHeight, c.filterWidth], 6);
+  const weight = op.emptyMF([c.outChannels, inPerGroup, c.filterHeight, c.filterWidth], lp ? BF16 : FLOAT);
   const [, gw] = op.convBack(
-    last ? nchwDense(b.t(dy)) : b.t(dy),
+    last ? nchwDense(t(dy)) : t(dy),
     xi,
     weight,
     null,
@@ -155,7 +196,7 @@ function convBackpropFilter(
     depthwise ? c.inChannels : 1,
     [false, true, false],
   );
-  const hwio = op.permute(gw, [2, 3, 1, 0]);
+  const hwio = op.permute(lp ? f32(gw!) : gw!, [2, 3, 1, 0]);
   return b.out(depthwise ? op.reshape(hwio, fs) : hwio, 'float32');
 }
 
@@ -172,11 +213,13 @@ export function conv2dGrads(
 ): TensorInfo[] {
   const c = convInfo(x.shape, filter.shape, a, false);
   const last = c.dataFormat === 'channelsLast';
-  const [xi, pad, padded] = padNCHW(last ? nchwDense(b.t(x)) : b.t(x), c, 0);
-  const [gx, gw, gb] = op.convBack(
-    last ? nchwDense(b.t(dy)) : b.t(dy),
+  const lp = low();
+  const t = (i: TensorInfo) => (lp ? lowIn(b, i) : b.t(i));
+  const [xi, pad, padded] = padNCHW(last ? nchwDense(t(x)) : t(x), c, 0);
+  let [gx, gw, gb] = op.convBack(
+    last ? nchwDense(t(dy)) : t(dy),
     xi,
-    oihw(b.t(filter), c, false),
+    oihw(t(filter), c, false),
     [c.outChannels],
     [c.strideHeight, c.strideWidth],
     pad,
@@ -186,6 +229,7 @@ export function conv2dGrads(
     1,
     [true, true, true],
   ) as [T, T, T];
+  if (lp) [gx, gw, gb] = [f32(gx), f32(gw), f32(gb)];
   const g = unpadNCHW(gx, c, padded);
   return [
     b.out(last ? nhwc(g) : g, 'float32'),
@@ -215,9 +259,11 @@ const avgNative = (c: ConvInfo) =>
 
 export const convKernels: Record<string, Kernel> = {
   [BatchMatMul]: (b, { a, b: y }, at) =>
-    a.shape.length < 2 || y.shape.length < 2 ? CPU : b.out(matmul(b, a, y, at), upcastType(a.dtype, y.dtype)),
+    a.shape.length < 2 || y.shape.length < 2
+      ? CPU
+      : b.out(policyMatmul(b, a, y, at), upcastType(a.dtype, y.dtype)),
   [_FusedMatMul]: (b, { a, b: y, bias, preluActivationWeights }, at) => {
-    let t = matmul(b, a, y, at);
+    let t = policyMatmul(b, a, y, at);
     if (bias) t = op.add(t, b.t(bias));
     return b.out(activation(t, at.activation, at, b, preluActivationWeights), 'float32');
   },

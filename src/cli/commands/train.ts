@@ -4,6 +4,7 @@ import { DATASET_NAMES } from '../../data/index.js';
 import { TRAIN_DEFAULTS, exitCodeFor, type TrainConfig } from '../../train/loop.js';
 import { trainRun } from '../../api/run.js';
 import { launchWorkers, workerFromEnv } from '../../distributed/launch.js';
+import { precisionSetting } from '../../backend/torch/precision.js';
 import { intArg, numArg, parse, parseSet, printHelp, type Command } from '../args.js';
 
 const help = () => `usage: genmodels train <model> --data <dataset|file.csv> [options]
@@ -21,6 +22,9 @@ const help = () => `usage: genmodels train <model> --data <dataset|file.csv> [op
   --resume DIR      continue the run in DIR (same seed: same result as uninterrupted)
   --force           replace an existing run directory
   --backend B       torch | wasm | cpu
+  --precision P     fp32 | bf16 | auto: matmul/conv of the training steps in bf16 (autocast, fp32 elsewhere);
+                    auto = bf16 where the CPU reports avx512_bf16 / amx_bf16 (default GENMODELS_PRECISION,
+                    else fp32); evaluation always runs fp32
   --set K=V         model or training option (repeatable); prefix model. or train. to disambiguate,
                     data. for dataset options (e.g. data.label=target, data.binarize=static, data.limit=1000)
                     training options: ${Object.keys(TRAIN_DEFAULTS).join(', ')}
@@ -51,6 +55,7 @@ async function run(argv: string[]): Promise<number> {
       resume: { type: 'string' },
       limit: { type: 'string' },
       backend: { type: 'string' },
+      precision: { type: 'string' },
       set: { type: 'string', multiple: true },
       force: { type: 'boolean' },
       'max-steps': { type: 'string' },
@@ -96,6 +101,8 @@ async function run(argv: string[]): Promise<number> {
   put('maxSteps', intArg(o['max-steps'], '--max-steps', 1));
   const str = (v: unknown) => (v === undefined ? undefined : String(v));
   const backend = str(o.backend);
+  const precision = precisionSetting(o.precision);
+  const prec = precision !== undefined ? { precision } : {};
   let res;
   if (o.resume !== undefined) {
     const extra = ['data', 'config', 'batch-size', 'lr', 'seed', 'out', 'limit', 'set', 'force'].filter(
@@ -103,7 +110,7 @@ async function run(argv: string[]): Promise<number> {
     );
     if (positionals.length || extra.length) {
       throw new UserError(
-        `--resume continues a run with its own settings; only --epochs, --max-steps and --backend may be given (got ${[...positionals, ...extra.map((k) => '--' + k)].join(', ')})`,
+        `--resume continues a run with its own settings; only --epochs, --max-steps, --backend and --precision may be given (got ${[...positionals, ...extra.map((k) => '--' + k)].join(', ')})`,
       );
     }
     res = await trainRun({
@@ -112,6 +119,7 @@ async function run(argv: string[]): Promise<number> {
       handleSigint: true,
       ...dist,
       ...(backend !== undefined ? { backend } : {}),
+      ...prec,
     });
   } else {
     if (positionals.length !== 1)
@@ -128,6 +136,7 @@ async function run(argv: string[]): Promise<number> {
       handleSigint: true,
       ...dist,
       ...(backend !== undefined ? { backend } : {}),
+      ...prec,
     });
   }
   worker?.group.destroy();
