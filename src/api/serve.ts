@@ -1,4 +1,4 @@
-// The playground's static file server (node:http): the built page (dist/web/, `npm run build:web`) at /,
+// The playground's static file server (node:http): the built page (dist/playground/, `npm run build:web`) at /,
 // the shipped pretrained models (assets/pretrained/) at /pretrained/, and /pretrained/index.json listing
 // them. Binds 127.0.0.1 unless told otherwise; serves only regular files inside its folders (no symlinks
 // out, no dot files), GET and HEAD only.
@@ -23,16 +23,16 @@ export const MIME: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/** dist/web/ of this package (dist/src/api/ -> dist/web/). */
+/** dist/playground/ of this package (dist/src/api/ -> dist/playground/). */
 export function webRoot(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../playground');
 }
 
 export interface ServeOptions {
   host?: string;
   /** 0: any free port */
   port?: number;
-  /** the page (default dist/web/) */
+  /** the page (default dist/playground/) */
   root?: string;
   /** the pretrained models (default assets/pretrained/) */
   pretrained?: string;

@@ -4,7 +4,7 @@ import { intArg, parse, printHelp, type Command } from '../args.js';
 
 const help = () => `usage: genmodels serve [--host H] [--port N]
 
-  Serves the browser playground (built by npm run build:web into dist/web/) and the shipped pretrained
+  Serves the browser playground (built by npm run build:web into dist/playground/) and the shipped pretrained
   models (assets/pretrained/), and prints the URL to open. The models run in the page (tfjs: WebGPU, else
   WebGL, else wasm); nothing is computed by the server.
   --host H   address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it to the network)
