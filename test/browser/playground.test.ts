@@ -113,7 +113,7 @@ function fixedInputs(cfg: ReturnType<typeof loadCheckpoint>['config'], n: number
   return Float32Array.from(raw.subarray(16, 16 + n * 784), (v) => (v / 255 > 0.5 ? 1 : 0));
 }
 
-test("the browser's log p(x) equals Node's for the same weights (exact densities)", { skip }, async () => {
+test("the browser's log p(x) equals Node's for the same weights (exact densities)", { skip }, async (t) => {
   await initBackend(undefined, { quiet: true });
   let compared = 0;
   for (const e of listPretrained().filter((p) => p.taxonomy.density === 'exact')) {
@@ -134,6 +134,8 @@ test("the browser's log p(x) equals Node's for the same weights (exact densities
       args,
     );
     assert.equal(got[0]!.name, est.name);
+    const diff = Math.max(...want.map((w, i) => Math.abs(got[0]!.values[i]! - w)));
+    t.diagnostic(`${e.name}: ${n} inputs, max |browser - node| = ${diff.toExponential(2)} nats`);
     for (let i = 0; i < n; i++) {
       const tol = 1e-3 + 1e-4 * Math.abs(want[i]!);
       assert.ok(
