@@ -19,8 +19,9 @@ interface PageApi {
 declare const playground: PageApi;
 
 const ROOT = packageRoot();
+const rate = (n: number, sec: number) => (n / sec).toFixed(n / sec >= 100 ? 0 : 2);
 const nFor = (data: string, iterative: boolean, kind: string) =>
-  isToy(data) ? 1000 : iterative ? (kind.includes('pixelcnn') ? 4 : 16) : 64;
+  isToy(data) ? 1000 : iterative ? (kind.includes('pixelcnn') ? 4 : 16) : 1000;
 
 async function main(): Promise<void> {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-web.mjs')], { cwd: ROOT, stdio: 'inherit' });
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
       await page.evaluate(([m, k, oo]) => playground.sample(m, k, oo), [e.name, Math.min(n, 2), o] as const);
       const r = await page.evaluate(([m, k, oo]) => playground.sample(m, k, oo), [e.name, n, o] as const);
       const row = rows.get(e.name) ?? { n: String(n) };
-      row[backend] = (n / r.seconds).toFixed(n / r.seconds >= 100 ? 0 : 2);
+      row[backend] = rate(n, r.seconds);
       if (backend === 'wasm') row.wasmSeconds = String(r.seconds);
       rows.set(e.name, row);
       console.log(`  ${e.name}: ${n} samples in ${r.seconds.toFixed(2)} s on ${st.backend}`);
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     const x = ck.model.sample(n, o);
     await x.data();
     x.dispose();
-    rows.get(e.name)!.node = (n / ((performance.now() - t) / 1000)).toFixed(0);
+    rows.get(e.name)!.node = rate(n, (performance.now() - t) / 1000);
     ck.model.dispose();
   }
   console.log(

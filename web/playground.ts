@@ -41,6 +41,8 @@ function headline(s: Shipped): string {
   if (m) return `test ${m.label}: ${m.nats.toFixed(2)} nats (n=${r?.n ?? '?'})`;
   const sm = r?.samples as { precision?: number; recall?: number; fid?: number } | undefined;
   if (sm?.fid !== undefined) return `FID ${sm.fid.toFixed(2)}`;
+  const modes = (sm as { modes?: { covered: number; modes: number } } | undefined)?.modes;
+  if (modes) return `modes covered ${modes.covered}/${modes.modes}, precision ${sm?.precision?.toFixed(3)}`;
   if (sm?.precision !== undefined)
     return `precision ${sm.precision.toFixed(3)} / recall ${sm.recall?.toFixed(3)}`;
   return '';
@@ -165,12 +167,10 @@ async function main(): Promise<void> {
   const list = (await (await fetch('pretrained/index.json')).json()) as { name: string }[];
   for (const { name } of list) {
     const ck = await gm.loadModelFromUrl(`pretrained/${name}/`);
-    const s: Shipped = {
-      name,
-      model: ck.model,
-      config: ck.config,
-      results: ck.results as Shipped['results'],
-    };
+    // results.json: an eval result, or a reproduce result holding it under `eval`
+    const res = ck.results as { eval?: unknown } | null;
+    const results = (res?.eval ?? res) as Shipped['results'];
+    const s: Shipped = { name, model: ck.model, config: ck.config, results };
     const toy = ck.config.data?.name;
     if (toy && gm.isToy(toy))
       s.reference = gm.loadToy(toy, { ...(ck.config.data?.options ?? {}) }).test.x.subarray(0, 2000);
