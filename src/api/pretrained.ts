@@ -62,9 +62,13 @@ export function addPretrained(
     throw new UserError(
       `${runDir} has no ${RESULT_FILES.join(' or ')}: evaluate it first (genmodels eval ${runDir} --json > ${path.join(runDir, 'eval.json')}) or pass --results FILE`,
     );
-  const results: unknown = JSON.parse(
-    readRegularFile(resultsFile, { maxBytes: 16 * 2 ** 20 }).toString('utf8'),
-  );
+  let results: unknown;
+  try {
+    results = JSON.parse(readRegularFile(resultsFile, { maxBytes: 16 * 2 ** 20 }).toString('utf8'));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${resultsFile} is not JSON (${(e as Error).message})`);
+  }
   const { tensors } = readSafetensors(path.join(cdir, config.weights.file), { within: cdir });
   const out = new Map<string, SafeTensor>();
   for (const [n, t] of tensors) {

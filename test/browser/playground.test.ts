@@ -165,6 +165,13 @@ test('screenshots of the playground (docs/img/browser-*.png)', { skip }, async (
   const full = await open('');
   // the page samples its cheap models by itself once ready
   await full.waitForFunction(() => playground.state.autoDone, null, { timeout: 120_000 });
+  // one long chain too (the first panel waiting for its button, e.g. a PixelCNN: 8 digits, 784 passes)
+  const waiting = full.locator('.panel', { hasText: 'press sample' }).first();
+  if (await waiting.count()) {
+    const panel = full.locator(`[data-model="${await waiting.getAttribute('data-model')}"]`);
+    await panel.locator('button').click();
+    await panel.locator('.note', { hasText: 'samples in' }).waitFor({ timeout: 120_000 });
+  }
   await full.locator('#gallery').screenshot({ path: path.join(IMG, 'browser-gallery.png') });
   if (await full.locator('[data-draw]').count())
     await full.locator('#draw').screenshot({ path: path.join(IMG, 'browser-draw.png') });
