@@ -169,8 +169,9 @@ test('screenshots of the playground (docs/img/browser-*.png)', { skip }, async (
   const waiting = full.locator('.panel', { hasText: 'press sample' }).first();
   if (await waiting.count()) {
     const panel = full.locator(`[data-model="${await waiting.getAttribute('data-model')}"]`);
-    await panel.locator('button').click();
-    await panel.locator('.note', { hasText: 'samples in' }).waitFor({ timeout: 120_000 });
+    // clicked from a timer: the chain then blocks the page's thread, which a synchronous click would wait on
+    await panel.evaluate((p) => setTimeout(() => p.querySelector('button')!.click(), 10));
+    await panel.locator('.note', { hasText: 'samples in' }).waitFor({ timeout: 180_000 });
   }
   await full.locator('#gallery').screenshot({ path: path.join(IMG, 'browser-gallery.png') });
   if (await full.locator('[data-draw]').count())
