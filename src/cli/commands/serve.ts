@@ -1,5 +1,6 @@
 // genmodels serve: api/serve.ts serve.
 import { serve } from '../../api/serve.js';
+import { UserError } from '../../core/errors.js';
 import { intArg, parse, printHelp, type Command } from '../args.js';
 
 const help = () => `usage: genmodels serve [--host H] [--port N]
@@ -18,9 +19,11 @@ async function run(argv: string[]): Promise<number> {
     'serve',
   );
   if (o.help) return printHelp(command);
+  const port = intArg(o.port, '--port', 0) ?? 8080;
+  if (port > 65535) throw new UserError(`--port must be at most 65535, got ${port}`);
   const s = await serve({
     ...(o.host !== undefined ? { host: String(o.host) } : {}),
-    port: intArg(o.port, '--port', 0) ?? 8080,
+    port,
     ...(o.quiet ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
   });
   process.stdout.write(`genmodels playground: ${s.url}\n`);
