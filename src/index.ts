@@ -139,3 +139,15 @@ export * as classify from './apps/classify.js';
 export { synthToFile, type SynthOptions, type SynthResult } from './api/synth.js';
 export { fidelity, formatFidelity, synthLabels, type FidelityReport } from './apps/synth.js';
 export { readTableFor, tableDecoder, type ColumnSchema, type TableRows } from './data/tables.js';
+// the browser playground (issue 19): shipped pretrained models (pretrained:NAME) and the static server
+export {
+  addPretrained,
+  listPretrained,
+  pretrainedNames,
+  pretrainedRoot,
+  resolveRunRef,
+  PRETRAINED_PREFIX,
+  type PretrainedEntry,
+  type AddPretrainedOptions,
+} from './api/pretrained.js';
+export { serve, webRoot, MIME, type ServeOptions, type Served } from './api/serve.js';

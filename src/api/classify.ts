@@ -13,6 +13,7 @@ import type { Dataset, DatasetConfig } from '../data/types.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { linePlotSpec, savePlot } from '../plot/index.js';
 import { loadCheckpoint, readCheckpointConfig, type CheckpointConfig } from '../train/checkpoint.js';
+import { PRETRAINED_PREFIX } from '../train/pretrained-ref.js';
 import { Progress, type ProgressMode } from '../train/progress.js';
 import {
   accuracyLogLoss,
@@ -181,7 +182,9 @@ export async function classifyRuns(runs: string[], opts: ClassifyOptions = {}): 
   const cfgs = checkRuns(runs, perClass);
   if (opts.data !== undefined && !perClass) throw new UserError('--data applies to --per-class runs');
   const data = opts.data !== undefined ? perClassData(cfgs[0]!.data!, opts.data) : cfgs[0]!.data!;
-  const out = path.resolve(opts.out ?? path.join(runs[0]!, 'classify'));
+  // a shipped pretrained model's folder is not written into: its report goes to ./classify
+  const home = runs[0]!.startsWith(PRETRAINED_PREFIX) ? '.' : runs[0]!;
+  const out = path.resolve(opts.out ?? path.join(home, 'classify'));
   const rate = opts.rejectRate ?? 0.05;
   calibrateThreshold([0], rate); // check the rate before loading anything
   const bs = opts.batchSize ?? 256;

@@ -20,6 +20,8 @@ import { command as classify } from './commands/classify.js';
 import { command as synth } from './commands/synth.js';
 import { command as encode } from './commands/encode.js';
 import { command as decode } from './commands/decode.js';
+import { command as pretrained } from './commands/pretrained.js';
+import { command as serve } from './commands/serve.js';
 import '../families/index.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -36,6 +38,8 @@ export const COMMANDS: readonly Command[] = [
   synth,
   encode,
   decode,
+  pretrained,
+  serve,
 ];
 
 function helpIndex(): string {

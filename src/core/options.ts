@@ -1,7 +1,7 @@
 // Model options as one zod object schema: what a field accepts in words (help texts and error messages read
 // the schema, so they cannot drift from it), one-line errors for invalid configs, and the nearest known key.
 import { z } from 'zod';
-import { oneLine } from '../io/guard.js';
+import { oneLine } from '../io/oneline.js';
 import { UserError } from './errors.js';
 
 type AnySchema = z.core.$ZodType;

@@ -1,6 +1,6 @@
 // Validation of dataset options (from the CLI or a checkpoint's config): one-line UserErrors.
 import { UserError } from '../core/model.js';
-import { oneLine } from '../io/guard.js';
+import { oneLine } from '../io/oneline.js';
 
 export type Options = Record<string, unknown>;
 

@@ -1,28 +1,14 @@
 // Reading untrusted files safely: only regular files (never a FIFO or device that would block or stream
 // forever), optionally only inside one folder (symlinks that leave it are refused), with a size cap checked
-// before anything is allocated; and `oneLine` for error messages that quote file content.
+// before anything is allocated; and (re-exported from oneline.ts) `oneLine` for error messages that quote
+// file content.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors.js';
 
-/**
- * A string made safe to quote in a one-line error message: control characters (newlines, tabs, escape
- * sequences, DEL, C1 controls, line/paragraph separators) written as \n, \t, \xHH or \uHHHH, and anything
- * longer than `max` characters cut, with '...' and the original length appended.
- */
-export function oneLine(s: unknown, max = 80): string {
-  const str = typeof s === 'string' ? s : String(s);
-  const cut = str.length > max ? str.slice(0, max) : str;
-  // eslint-disable-next-line no-control-regex
-  const esc = cut.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    const h = c.charCodeAt(0).toString(16);
-    return c.charCodeAt(0) < 0x100 ? `\\x${h.padStart(2, '0')}` : `\\u${h.padStart(4, '0')}`;
-  });
-  return str.length > max ? `${esc}... (${str.length} chars)` : esc;
-}
+import { oneLine } from './oneline.js';
+
+export { oneLine };
 
 const KIND = (st: fs.Stats): string =>
   st.isDirectory()

@@ -2,7 +2,7 @@
 // the loader uses is typed and bounded here; the model's own options are checked later by the model's schema.
 import { z } from 'zod';
 import { UserError } from '../core/model.js';
-import { oneLine } from '../io/guard.js';
+import { oneLine } from '../io/oneline.js';
 
 export const CHECKPOINT_FORMAT = 'genmodels-checkpoint';
 /** 2: optional `modelState` (GenerativeModel.getState) and `state/<name>` tensors. Version 1 still loads. */

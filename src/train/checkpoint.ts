@@ -9,14 +9,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel, UserError, type GenerativeModel, type Taxonomy } from '../core/model.js';
+import { UserError, type GenerativeModel, type Taxonomy } from '../core/model.js';
 import type { RngState } from '../core/rng.js';
 import { checkStoredDataset } from '../data/index.js';
 import type { DataSpec } from '../data/spec.js';
 import type { DatasetConfig } from '../data/types.js';
 import { fsyncDir, removeQuietly, writeError, writeFileSynced } from '../io/atomic.js';
-import { oneLine, readRegularFile, statRegularFile } from '../io/guard.js';
+import { readRegularFile, statRegularFile } from '../io/guard.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../io/safetensors.js';
+import { restoreCheckpoint } from './checkpoint-restore.js';
+import { resolveRunRef } from './pretrained-ref.js';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_LIMITS,
@@ -83,8 +85,6 @@ export interface SaveHooks {
   writeFile?: (file: string, data: Uint8Array | string) => void;
 }
 
-const DTYPE_OF: Record<string, SafeTensor['dtype']> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
-
 function toSafe(t: tf.Tensor): SafeTensor {
   const data = t.dataSync();
   if (t.dtype === 'float32') return { dtype: 'F32', shape: t.shape.slice(), data: data as Float32Array };
@@ -103,8 +103,12 @@ function isFile(p: string): boolean {
   }
 }
 
-/** The checkpoint directory for a run dir or checkpoint dir (falls back to `.prev` after an interrupted swap). */
-export function resolveCheckpointDir(dir: string): string {
+/**
+ * The checkpoint directory for a run dir, a checkpoint dir or `pretrained:NAME` (a model shipped in
+ * assets/pretrained/); falls back to `.prev` after an interrupted swap.
+ */
+export function resolveCheckpointDir(ref: string): string {
+  const dir = resolveRunRef(ref);
   const cands = [dir, path.join(dir, 'checkpoint'), `${dir}.prev`, path.join(dir, 'checkpoint.prev')];
   for (const c of cands) if (isFile(path.join(c, CONFIG))) return c;
   if (!fs.existsSync(dir)) throw new UserError(`no checkpoint at ${dir}: the directory does not exist`);
@@ -204,8 +208,6 @@ export interface LoadedCheckpoint {
   emaState: Map<string, Float32Array> | null;
 }
 
-const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-
 /**
  * Rebuild the model through the registry (the model's family must be registered, e.g. by importing
  * src/families/index.js) and restore its variables and state. `useEma`: load the EMA weights into the model
@@ -225,112 +227,5 @@ export function loadCheckpoint(dir: string, opts: { useEma?: boolean } = {}): Lo
   }
   const buf = readRegularFile(wfile, { maxBytes: CHECKPOINT_LIMITS.maxWeightsBytes, within: cdir });
   const { tensors } = decodeSafetensors(buf, wfile, { maxFileBytes: CHECKPOINT_LIMITS.maxWeightsBytes });
-  const seed = typeof config.train.seed === 'number' ? config.train.seed : 0;
-  let model: GenerativeModel;
-  try {
-    // the model that the stored config describes may not allocate much more than the weights it stores
-    // (a crafted config with huge widths would otherwise exhaust memory before the shape check below)
-    const budget = 4 * buf.length + 64 * 2 ** 20;
-    model = withAllocationBudget(budget, cdir, () =>
-      createModel(config.model.kind, config.model.config, config.spec, seed, { saved: true }),
-    );
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(
-      `checkpoint ${cdir}: model '${config.model.kind}' cannot be built from its stored config (${oneLine((e as Error).message, 120)})`,
-    );
-  }
-  const bad = (why: string) => new UserError(`checkpoint ${cdir}: ${why}`);
-  const q = (n: string) => `'${oneLine(n, 60)}'`;
-  try {
-    const vars = model.variables();
-    const expect = (name: string, t: SafeTensor, v: tf.Variable, what: string) => {
-      const want = DTYPE_OF[v.dtype];
-      if (t.dtype !== want)
-        throw bad(`${what} ${q(name)} is stored as ${t.dtype}, the model expects ${want ?? v.dtype}`);
-      if (!sameShape(t.shape, v.shape))
-        throw bad(`${what} ${q(name)} has shape [${t.shape}], the model expects [${v.shape}]`);
-    };
-    const emaState = new Map<string, Float32Array>();
-    const optimState = new Map<string, Map<string, Float32Array>>();
-    const stateTensors = new Map<string, SafeTensor>();
-    for (const [name, t] of tensors) {
-      if (name.startsWith('ema/')) {
-        const v = vars.get(name.slice(4));
-        if (!v) throw bad(`EMA tensor ${q(name)} names no variable of model '${model.kind}'`);
-        expect(name, t, v, 'EMA tensor');
-        emaState.set(name.slice(4), t.data as Float32Array);
-      } else if (name.startsWith('optim/')) {
-        const m = /^optim\/([^/]+)\/([mv])\/(.+)$/.exec(name);
-        const v = m ? vars.get(m[3]!) : undefined;
-        if (!m || !v) throw bad(`optimizer tensor ${q(name)} names no variable of model '${model.kind}'`);
-        expect(name, t, v, 'optimizer tensor');
-        if (!optimState.has(m[1]!)) optimState.set(m[1]!, new Map());
-        optimState.get(m[1]!)!.set(`${m[2]}/${m[3]}`, t.data as Float32Array);
-      } else if (name.startsWith('state/')) stateTensors.set(name.slice(6), t);
-    }
-    for (const [name, v] of vars) {
-      const t = tensors.get(name);
-      if (!t) throw bad(`no weights for variable ${q(name)} of model '${model.kind}'`);
-      expect(name, t, v, 'variable');
-    }
-    for (const [name, v] of vars) {
-      const data = opts.useEma && emaState.has(name) ? emaState.get(name)! : tensors.get(name)!.data;
-      tf.tidy(() => v.assign(tf.tensor(data as Float32Array | Int32Array | Uint8Array, v.shape, v.dtype)));
-    }
-    if (model.setState) restoreState(model, stateTensors, config.modelState, bad);
-    return { dir: cdir, config, model, optimState, emaState: emaState.size ? emaState : null };
-  } catch (e) {
-    model.dispose();
-    if (e instanceof UserError) throw e;
-    throw bad(`cannot restore model '${model.kind}' (${oneLine((e as Error).message, 120)})`);
-  }
-}
-
-/**
- * Runs fn while tfjs tensor allocations may grow by at most `bytes`: past that a UserError is thrown as
- * soon as the tensor that crosses it is registered (so at most one tensor over the budget is allocated).
- */
-function withAllocationBudget<T>(bytes: number, cdir: string, fn: () => T): T {
-  const engine = tf.engine() as unknown as {
-    trackTensor: (...a: unknown[]) => unknown;
-    state: { numBytes: number };
-  };
-  const orig = engine.trackTensor;
-  const start = engine.state.numBytes;
-  engine.trackTensor = function (this: unknown, ...a: unknown[]) {
-    const r = orig.apply(this, a);
-    const used = engine.state.numBytes - start;
-    if (used > bytes)
-      throw new UserError(
-        `checkpoint ${cdir}: its stored model config asks for more than ${Math.round(bytes / 2 ** 20)} MB of tensors, far more than its weights file holds (refused before allocating the rest)`,
-      );
-    return r;
-  };
-  try {
-    return fn();
-  } finally {
-    engine.trackTensor = orig;
-  }
-}
-
-function restoreState(
-  model: GenerativeModel,
-  stored: Map<string, SafeTensor>,
-  json: unknown,
-  bad: (why: string) => UserError,
-): void {
-  const dtypes: Record<string, 'float32' | 'int32' | 'bool'> = { F32: 'float32', I32: 'int32', BOOL: 'bool' };
-  const tensors: Record<string, tf.Tensor> = {};
-  try {
-    for (const [n, t] of stored) {
-      const dt = dtypes[t.dtype];
-      if (!dt)
-        throw bad(`model state tensor '${oneLine(n, 60)}' has dtype ${t.dtype}; F32, I32 or BOOL expected`);
-      tensors[n] = tf.tensor(t.data as Float32Array | Int32Array | Uint8Array, t.shape, dt);
-    }
-    model.setState!({ tensors, json: json ?? null });
-  } finally {
-    for (const t of Object.values(tensors)) t.dispose();
-  }
+  return restoreCheckpoint(cdir, config, tensors, buf.length, opts);
 }

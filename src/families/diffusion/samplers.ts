@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SampleOptions } from '../../core/model.js';
 import { Rng } from '../../core/rng.js';
-import { NonFiniteSampleError } from '../../train/loop.js';
+import { NonFiniteSampleError } from '../../train/types.js';
 import type { NoiseSchedule } from './schedule.js';
 
 /** eps-hat(x_t, t) for all rows at one integer time t in 1..T */
