@@ -57,6 +57,8 @@ fi
 
 echo "setup: compiling TypeScript"
 npm run --silent build
+echo "setup: bundling the browser playground (dist/playground)"
+npm run --silent build:web
 echo "setup: done; $(node dist/src/cli/main.js info 2>/dev/null | head -n 1)"
 if [ -n "${native_failed:-}" ]; then
   echo "setup: WARNING: the native libtorch backend did not build (errors above); genmodels runs on wasm (slower)"

@@ -64,6 +64,7 @@ export class ToyTrainer {
     const state = { epoch: 0, step: 0, stepInEpoch: 0, rng: this.rng.state(), optim: {}, elapsedSec: 0 };
     this.run = {
       model: this.model,
+      opts: {}, // one process: no data-parallel hooks, no files
       cfg: { clipNorm: 0 },
       state,
       rng: this.rng,
