@@ -28,6 +28,7 @@ import {
 import { conv2dBias } from '../../src/ops/conv.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import { DiagGauss, VEC_SPEC, fakeDataset } from '../train/tiny.js';
+import { rand } from '../util/rand.js';
 
 const skip = loadAddon() === null ? 'torch addon not built (npm run build:native)' : false;
 const WITH = () => ({ flags: ['avx512_bf16'], source: 'test' });
@@ -41,17 +42,6 @@ function bf16(a: Float32Array): Float32Array {
     u[i] = ((x + 0x7fff + ((x >>> 16) & 1)) & 0xffff0000) >>> 0;
   }
   return new Float32Array(u.buffer);
-}
-
-/** generic values in [lo, hi) */
-function rand(n: number, seed: number, lo = -2, hi = 2): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed * 2654435761;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x6d2b79f5) | 0;
-    out[i] = lo + ((s >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
 }
 
 interface PolicyCase {

@@ -8,6 +8,7 @@ import { registerAllGradients } from '../../src/backend/gradients.js';
 import { fallbackCounts, kernelCoverage, registerTorch } from '../../src/backend/torch/index.js';
 import { loadAddon, type NTensor } from '../../src/backend/torch/native.js';
 import { ADAM_DEFAULTS, Adam, type OptimConfig } from '../../src/train/optim.js';
+import { rand } from '../util/rand.js';
 
 const loaded = loadAddon();
 const skip = loaded === null ? 'torch addon not built (npm run build:native)' : false;
@@ -20,17 +21,6 @@ function setup(): Promise<void> {
     if (err !== null) throw new Error(err);
   })();
   return ready;
-}
-
-/** A deterministic pseudo-random array (the values only need to be generic). */
-function rand(n: number, seed: number, lo = -2, hi = 2): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed * 2654435761;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x6d2b79f5) | 0;
-    out[i] = lo + ((s >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
 }
 
 type Case = [name: string, shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]];

@@ -17,7 +17,7 @@ import { UserError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { float16ToFloat32, float32ToFloat16, readSafetensors } from '../../src/io/safetensors.js';
 import { loadCheckpoint, readCheckpointConfig, saveCheckpoint } from '../../src/train/checkpoint.js';
-import { Adam, Ema } from '../../src/train/optim.js';
+import { Adam, ADAM_DEFAULTS, Ema } from '../../src/train/optim.js';
 import { DiagGauss, VEC_SPEC } from '../train/tiny.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gm-pretrained-'));
@@ -79,16 +79,7 @@ test('float32 -> float16 bits equal numpy astype(float16), and back', () => {
 function savedRun(): string {
   const dir = tmp();
   const model = new DiagGauss(VEC_SPEC, { jitter: 0.1 }, 3);
-  const opt = new Adam(model.variables(), {
-    lr: 0.1,
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: 1e-8,
-    weightDecay: 0,
-    schedule: 'constant',
-    warmupSteps: 0,
-    clipNorm: 0,
-  });
+  const opt = new Adam(model.variables(), { ...ADAM_DEFAULTS, lr: 0.1 });
   const ema = new Ema(model.variables(), 0.5);
   tf.tidy(() => model.mu.assign(tf.add(model.mu, 0.3)));
   ema.update(1);
