@@ -162,7 +162,7 @@ export class TorchBackend extends KernelBackend {
    * memory-bound pass over a 64x28x28x64 activation (3.2M floats) took 1.2-2.4 ms on one thread, and the W2
    * conv step spent 22 ms of its 188 in such passes. Below it, waking the team costs more than it saves.
    */
-  static readonly PARALLEL_MIN = Number(process.env.GENMODELS_PARALLEL_MIN ?? 1 << 18);
+  static readonly PARALLEL_MIN = 1 << 18;
   private big = false;
   /** Let the next calls (until the next kernel) use all threads when `size` elements are touched. */
   sizeHint(size: number): void {
