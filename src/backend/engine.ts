@@ -24,7 +24,8 @@ interface EngineInternals {
 /** Install the light clone once per process (GENMODELS_ENGINE_TUNING=0 leaves the engine as tfjs ships it). */
 export function tuneEngine(): void {
   const e = tf.engine() as unknown as EngineInternals;
-  if (e.genmodelsTuned || process.env.GENMODELS_ENGINE_TUNING === '0') return;
+  const off = typeof process !== 'undefined' && process.env?.GENMODELS_ENGINE_TUNING === '0'; // Node only
+  if (e.genmodelsTuned || off) return;
   const original = e.saveTensorsForBackwardMode;
   if (typeof original !== 'function' || typeof e.makeTensorFromTensorInfo !== 'function') return;
   e.saveTensorsForBackwardMode = function (this: EngineInternals, tensors: tf.Tensor[]): tf.Tensor[] {

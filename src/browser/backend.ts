@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { tuneEngine } from '../backend/engine.js';
 
 export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BROWSER_BACKENDS: BrowserBackend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -66,6 +67,7 @@ function webglWhy(allowSoftware: boolean): { why: string | null; device?: string
 /** Pick and initialize a backend; returns which one and why the ones before it were skipped. */
 export async function initBrowserBackend(opts: InitBrowserOptions = {}): Promise<BrowserBackendInfo> {
   setWasmPaths(opts.wasmPaths ?? new URL('./', document.baseURI).href);
+  tuneEngine(); // the same engine change as Node's initBackend (src/backend/engine.ts)
   const order = opts.prefer ? [opts.prefer] : BROWSER_BACKENDS;
   const allow = opts.allowSoftwareGpu ?? opts.prefer !== undefined;
   const skipped: string[] = [];
