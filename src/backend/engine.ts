@@ -15,9 +15,8 @@ interface EngineInternals {
     tensorInfo: { get(dataId: object): { backend: tf.KernelBackend } | undefined };
   };
   backend: tf.KernelBackend;
-  keep<T extends tf.Tensor>(t: T): T;
   makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: tf.KernelBackend): tf.Tensor;
-  saveTensorsForBackwardMode(tensors: tf.Tensor[]): tf.Tensor[];
+  clone(x: tf.Tensor): tf.Tensor;
   genmodelsTuned?: boolean;
 }
 
@@ -26,18 +25,18 @@ export function tuneEngine(): void {
   const e = tf.engine() as unknown as EngineInternals;
   const off = typeof process !== 'undefined' && process.env?.GENMODELS_ENGINE_TUNING === '0'; // Node only
   if (e.genmodelsTuned || off) return;
-  const original = e.saveTensorsForBackwardMode;
+  // engine.clone is tfjs's internal clone for saved tensors: kernels' (saveTensorsForBackwardMode) and
+  // custom gradients' (customGrad's save), each followed by keep()
+  const original = e.clone;
   if (typeof original !== 'function' || typeof e.makeTensorFromTensorInfo !== 'function') return;
-  e.saveTensorsForBackwardMode = function (this: EngineInternals, tensors: tf.Tensor[]): tf.Tensor[] {
-    if (this.state.gradientDepth !== 1) return original.call(this, tensors);
-    return tensors.map((t) => {
-      const owner = this.state.tensorInfo.get(t.dataId)?.backend;
-      // data on another backend: tfjs's clone moves it first
-      if (owner !== this.backend) return original.call(this, [t])[0]!;
-      const copy = this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
-      owner.incRef(t.dataId);
-      return this.keep(copy);
-    });
+  e.clone = function (this: EngineInternals, t: tf.Tensor): tf.Tensor {
+    if (this.state.gradientDepth !== 1) return original.call(this, t);
+    const owner = this.state.tensorInfo.get(t.dataId)?.backend;
+    // data on another backend: tfjs's clone moves it first
+    if (owner !== this.backend) return original.call(this, t);
+    const copy = this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+    owner.incRef(t.dataId);
+    return copy;
   };
   e.genmodelsTuned = true;
 }

@@ -85,3 +85,89 @@ export function sigmoidCouplingLogDet(h: tf.Tensor, inv: tf.Tensor): tf.Tensor1D
   }) as (h: tf.Tensor) => tf.Tensor;
   return f(h) as tf.Tensor1D;
 }
+
+export const FUSED_INVCONV = {
+  /** {x, L, U, logs, P, sign} -> y = x W^T along the last axis, W = P (L' + I)(U' + diag(sign exp(logs))) */
+  invConv: 'GenmodelsInvConv1x1',
+  /** {dy, x, L, U, logs, P, sign} -> [dx, dL, dU, dlogs] */
+  invConvGrad: 'GenmodelsInvConv1x1Grad',
+  /** {logs} -> [n] filled with positions * sum(logs) */
+  logDet: 'GenmodelsInvConv1x1LogDet',
+  /** {dy, logs} -> dlogs = positions * sum(dy), one per channel */
+  logDetGrad: 'GenmodelsInvConv1x1LogDetGrad',
+} as const;
+
+/** The LU factors of Glow's invertible 1x1 convolution: L and U are masked to their strict triangles here. */
+export interface LuFactors {
+  L: tf.Tensor;
+  U: tf.Tensor;
+  logs: tf.Tensor;
+  /** fixed permutation matrix (no gradient) */
+  P: tf.Tensor;
+  /** fixed signs of U's diagonal (no gradient) */
+  sign: tf.Tensor;
+}
+
+/** W = P (L' + I)(U' + diag(sign exp(logs))), L' / U' the strict lower / upper triangles (Glow eq. 10) */
+export function luWeight({ L, U, logs, P, sign }: LuFactors): tf.Tensor2D {
+  return tf.tidy(() => {
+    const C = L.shape[0]!;
+    const eye = tf.eye(C);
+    const lower = tf.sub(tf.linalg.bandPart(tf.ones([C, C]), -1, 0), eye);
+    const Lp = tf.add(tf.mul(L, lower), eye);
+    // diag(v) as I * v (tfjs has no gradient for Diag)
+    const Up = tf.add(tf.mul(U, tf.transpose(lower)), tf.mul(eye, tf.mul(sign, tf.exp(logs))));
+    return tf.matMul(P as tf.Tensor2D, tf.matMul(Lp as tf.Tensor2D, Up as tf.Tensor2D));
+  });
+}
+
+/**
+ * Glow's invertible 1x1 convolution with the LU-parameterized weight (Kingma & Dhariwal 2018, sec. 3.2,
+ * eq. 10): y = x W^T along the last axis. With M = (L' + I) U'', W = P M: dx = dy W, dW = dy^T x,
+ * dM = P^T dW, dL = strict_lower(dM U''^T), dU'' = (L' + I)^T dM, dU = strict_upper(dU''),
+ * dlogs = diag(dU'') sign exp(logs). P and sign are constants.
+ */
+export function invConv1x1(x: tf.Tensor, f: LuFactors): tf.Tensor {
+  const C = f.L.shape[0]!;
+  const mix = (xt: tf.Tensor, w: tf.Tensor2D) =>
+    tf.reshape(tf.matMul(tf.reshape(xt, [-1, C]), w, false, true), xt.shape);
+  if (x.dtype !== 'float32' || !fused(FUSED_INVCONV.invConv)) return tf.tidy(() => mix(x, luWeight(f)));
+  const { P, sign } = f;
+  const g = tf.customGrad((xi: tf.Tensor | tf.GradSaveFunc, Li, Ui, li, save) => {
+    const [xt, Lt, Ut, lt] = [xi as tf.Tensor, Li as tf.Tensor, Ui as tf.Tensor, li as tf.Tensor];
+    (save as tf.GradSaveFunc)([xt, Lt, Ut, lt, P, sign]);
+    return {
+      value: run(FUSED_INVCONV.invConv, { x: xt, L: Lt, U: Ut, logs: lt, P, sign }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], [xs, Ls, Us, ls, Ps, ss]: tf.Tensor[]) =>
+        run(FUSED_INVCONV.invConvGrad, {
+          dy: dy as tf.Tensor,
+          x: xs!,
+          L: Ls!,
+          U: Us!,
+          logs: ls!,
+          P: Ps!,
+          sign: ss!,
+        }) as tf.Tensor[],
+    };
+  }) as (x: tf.Tensor, L: tf.Tensor, U: tf.Tensor, logs: tf.Tensor) => tf.Tensor;
+  return g(x, f.L, f.U, f.logs);
+}
+
+/** log|det| of invConv1x1 for a batch of n: positions * sum(logs) for every example (Glow table 1) */
+export function invConv1x1LogDet(logs: tf.Tensor, n: number, positions: number): tf.Tensor1D {
+  if (!fused(FUSED_INVCONV.logDet))
+    return tf.tidy(() => tf.add(tf.zeros([n]), tf.mul(tf.sum(logs), positions)) as tf.Tensor1D);
+  const attrs = { n, positions };
+  const g = tf.customGrad((li: tf.Tensor | tf.GradSaveFunc, save) => {
+    const lt = li as tf.Tensor;
+    (save as tf.GradSaveFunc)([lt]);
+    return {
+      value: tf.engine().runKernel(FUSED_INVCONV.logDet, { logs: lt }, attrs) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], [ls]: tf.Tensor[]) =>
+        tf
+          .engine()
+          .runKernel(FUSED_INVCONV.logDetGrad, { dy: dy as tf.Tensor, logs: ls! }, attrs) as tf.Tensor,
+    };
+  }) as (l: tf.Tensor) => tf.Tensor;
+  return g(logs) as tf.Tensor1D;
+}

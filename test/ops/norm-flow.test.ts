@@ -6,7 +6,15 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/index.js';
 import { FUSED_NORM, groupNorm, silu } from '../../src/ops/norm.js';
-import { FUSED_FLOW, actNorm, sigmoidCoupling, sigmoidCouplingLogDet } from '../../src/ops/flow.js';
+import {
+  FUSED_FLOW,
+  FUSED_INVCONV,
+  actNorm,
+  invConv1x1,
+  invConv1x1LogDet,
+  sigmoidCoupling,
+  sigmoidCouplingLogDet,
+} from '../../src/ops/flow.js';
 import { FUSED_CONV, conv2dBias } from '../../src/ops/conv.js';
 
 const hasTorch = (await initBackend('torch', { quiet: true })) === 'torch';
@@ -143,6 +151,73 @@ test('sigmoidCouplingLogDet: fused vs per-example sum of s', { skip: !hasTorch }
     (h) => sigmoidCouplingLogDet(tf.mul(h, 3), INV()),
     (h) => tf.sum(tf.reshape(logScale(tf.mul(h, 3), INV()), [4, -1]), 1),
     [[4, 5, 5, 6]],
+  );
+});
+
+// Glow's LU weight written out: masks from index comparisons, diag(v) as I * v, W = P (L' + I)(U' + diag)
+function luComposite(C: number, perm: number[], sign: number[]) {
+  const idx = Array.from({ length: C * C }, (_, k) => [Math.floor(k / C), k % C] as const);
+  const lower = tf.tensor2d(
+    idx.map(([r, c]) => (r > c ? 1 : 0)),
+    [C, C],
+  );
+  const upper = tf.tensor2d(
+    idx.map(([r, c]) => (r < c ? 1 : 0)),
+    [C, C],
+  );
+  const P = tf.tensor2d(
+    idx.map(([r, c]) => (perm[c] === r ? 1 : 0)),
+    [C, C],
+  );
+  const s = tf.tensor1d(sign);
+  const weight = (L: tf.Tensor, U: tf.Tensor, logs: tf.Tensor) => {
+    const eye = tf.eye(C);
+    const Lp = tf.add(tf.mul(L, lower), eye) as tf.Tensor2D;
+    const Up = tf.add(tf.mul(U, upper), tf.mul(eye, tf.mul(s, tf.exp(logs)))) as tf.Tensor2D;
+    return tf.matMul(P, tf.matMul(Lp, Up));
+  };
+  const mix = (x: tf.Tensor, L: tf.Tensor, U: tf.Tensor, logs: tf.Tensor) =>
+    tf.reshape(tf.matMul(tf.reshape(x, [-1, C]), weight(L, U, logs), false, true), x.shape);
+  return { P, s, mix, dispose: () => tf.dispose([lower, upper, P, s]) };
+}
+
+for (const [shape, perm, sign] of [
+  [
+    [3, 4, 5, 6],
+    [2, 0, 5, 1, 4, 3],
+    [1, -1, 1, 1, -1, 1],
+  ],
+  [
+    [7, 3],
+    [1, 2, 0],
+    [-1, 1, 1],
+  ], // vectors: an invertible linear map
+] as const)
+  test(
+    `invConv1x1 (LU): fused vs P (L' + I)(U' + diag(sign exp(logs))) on ${shape.join('x')}`,
+    { skip: !hasTorch },
+    async () => {
+      const C = shape[shape.length - 1]!;
+      const ref = luComposite(C, [...perm], [...sign]);
+      // L and U are full random matrices: the op must read only their strict triangles
+      await compare(
+        'invConv1x1',
+        FUSED_INVCONV.invConv,
+        (x, L, U, logs) => invConv1x1(x, { L: L!, U: U!, logs: tf.mul(logs!, 0.3), P: ref.P, sign: ref.s }),
+        (x, L, U, logs) => ref.mix(x, L!, U!, tf.mul(logs!, 0.3)),
+        [[...shape], [C, C], [C, C], [C]],
+      );
+      ref.dispose();
+    },
+  );
+
+test('invConv1x1LogDet: fused vs positions * sum(logs) for each example', { skip: !hasTorch }, async () => {
+  await compare(
+    'invConv1x1LogDet',
+    FUSED_INVCONV.logDet,
+    (logs) => invConv1x1LogDet(logs!, 5, 49),
+    (logs) => tf.add(tf.zeros([5]), tf.mul(tf.sum(logs!), 49)),
+    [[6]],
   );
 });
 

@@ -114,6 +114,11 @@ export const op = {
   // ---- linear algebra, convolution, pooling, resizing
   matmul: aten('matmul'),
   mm: aten('mm'),
+  t: aten('t'),
+  tril: aten('tril'),
+  triu: aten('triu'),
+  diagEmbed: aten('diag_embed'),
+  diagonal: aten('diagonal'),
   einsum: aten('einsum'),
   conv: aten('convolution'),
   convBack: atenList('convolution_backward'),

@@ -10,13 +10,21 @@ import {
   reshape,
   util,
 } from '@tensorflow/tfjs-core';
-import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import type {
+  GradConfig,
+  KernelConfig,
+  KernelFunc,
+  NamedAttrMap,
+  Tensor,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.js';
 import { fusedAdamUpdate } from './adam.js';
 import { setFastAdam } from '../../train/optim.js';
 import { CPU, bindOps, fusedKernels, kernels } from './kernels.js';
+import type { DirectKernel } from './kernel-util.js';
 import { fallbackCounts, runOnCpu } from './fallback.js';
 import { loadAddon, loadError } from './native.js';
 import { setPrecision, type Precision } from './precision.js';
@@ -66,29 +74,30 @@ export function registerTorch(
     3,
   );
   for (const [name, impl] of [...Object.entries(kernels), ...Object.entries(fusedKernels)]) {
-    const config: KernelConfig = {
+    const general: KernelFunc = ({ inputs, attrs, backend }) => {
+      const b = backend as TorchBackend;
+      const ins = inputs as Record<string, TensorInfo>;
+      const at = attrs ?? {};
+      let r;
+      const largest = scanInputs(ins);
+      if (largest < 0) return runOnCpu(name, b, ins, at);
+      b.sizeHint(largest);
+      try {
+        r = b.scoped(() => impl(b, ins, at));
+      } catch (e) {
+        // An ATen limitation (e.g. an op without an int32 kernel) falls back to the cpu kernel;
+        // if that also fails, the cpu error (tfjs's own wording) is what the user sees.
+        if ((e as Error).message.startsWith('torch backend:')) throw e;
+        return runOnCpu(name, b, ins, at);
+      }
+      return r === CPU ? runOnCpu(name, b, ins, at) : r;
+    };
+    const d = (impl as DirectKernel).direct;
+    registerKernel({
       kernelName: name,
       backendName: 'torch',
-      kernelFunc: ({ inputs, attrs, backend }) => {
-        const b = backend as TorchBackend;
-        const ins = inputs as Record<string, TensorInfo>;
-        const at = attrs ?? {};
-        let r;
-        const largest = scanInputs(ins);
-        if (largest < 0) return runOnCpu(name, b, ins, at);
-        b.sizeHint(largest);
-        try {
-          r = b.scoped(() => impl(b, ins, at));
-        } catch (e) {
-          // An ATen limitation (e.g. an op without an int32 kernel) falls back to the cpu kernel;
-          // if that also fails, the cpu error (tfjs's own wording) is what the user sees.
-          if ((e as Error).message.startsWith('torch backend:')) throw e;
-          return runOnCpu(name, b, ins, at);
-        }
-        return r === CPU ? runOnCpu(name, b, ins, at) : r;
-      },
-    };
-    registerKernel(config);
+      kernelFunc: d === undefined ? general : directKernelFunc(d.code, d.arity, general),
+    });
   }
   for (const name of kernelCoverage().fallback) {
     registerKernel({
@@ -153,6 +162,23 @@ function patchGradient(
  * One pass over a kernel's inputs: the element count of the largest, or -1 when one is string/complex64
  * (those go to the cpu fallback).
  */
+/**
+ * An elementwise kernel on float32 inputs as one unboxed addon call, without the general wrapper's input scan,
+ * scope and fallback (the result is the only native tensor it makes); any other dtype takes the general path.
+ */
+function directKernelFunc(code: number, arity: 1 | 2, general: KernelFunc): KernelFunc {
+  return (args) => {
+    const ins = args.inputs as Record<string, TensorInfo>;
+    const x = arity === 1 ? ins.x! : ins.a!;
+    const y = arity === 2 ? ins.b! : undefined;
+    if (x.dtype !== 'float32' || (y !== undefined && y.dtype !== 'float32')) return general(args);
+    const b = args.backend as TorchBackend;
+    const n = util.sizeFromShape(x.shape);
+    b.sizeHint(y === undefined ? n : Math.max(n, util.sizeFromShape(y.shape)));
+    return b.out(y === undefined ? b.fast(code, b.t(x)) : b.fast(code, b.t(x), b.t(y)), 'float32');
+  };
+}
+
 function scanInputs(inputs: Record<string, TensorInfo | TensorInfo[]>): number {
   let max = 0;
   for (const k in inputs) {

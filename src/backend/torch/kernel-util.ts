@@ -49,14 +49,23 @@ export const FAST = {
 } as const;
 
 /** Elementwise unary op; `float` casts int/bool inputs to float32 first (tfjs semantics of exp, log, ...). */
+/** A kernel whose float32 case is one call of the addon's unboxed path: the registration calls it directly. */
+export type DirectKernel = Kernel & { direct?: { code: number; arity: 1 | 2 } };
+const direct = (k: Kernel, code: number | undefined, arity: 1 | 2): DirectKernel =>
+  code === undefined ? k : Object.assign(k, { direct: { code, arity } });
+
 export function unary(f: AtenOp, opts: { float?: boolean; fast?: number } = {}): Kernel {
   const fast = opts.fast;
-  return (b, { x }) => {
-    if (fast !== undefined && x.dtype === 'float32') return b.out(b.fast(fast, b.t(x)), 'float32');
-    let t = b.t(x);
-    if (opts.float && x.dtype !== 'float32') t = cast(t, 'float32');
-    return b.out(f(t));
-  };
+  return direct(
+    (b, { x }) => {
+      if (fast !== undefined && x.dtype === 'float32') return b.out(b.fast(fast, b.t(x)), 'float32');
+      let t = b.t(x);
+      if (opts.float && x.dtype !== 'float32') t = cast(t, 'float32');
+      return b.out(f(t));
+    },
+    fast,
+    1,
+  );
 }
 /** Elementwise unary op with extra scalar arguments taken from attrs. */
 export function unaryA(f: AtenOp, args: (a: Attrs) => Arg[]): Kernel {
@@ -67,18 +76,22 @@ export function unaryA(f: AtenOp, args: (a: Attrs) => Arg[]): Kernel {
  * unboxed code for two float32 inputs.
  */
 export function binary(f: AtenOp, result: 'up' | DataType = 'up', fast?: number): Kernel {
-  return (b, { a, b: y }) => {
-    if (fast !== undefined && a.dtype === 'float32' && y.dtype === 'float32')
-      return b.out(b.fast(fast, b.t(a), b.t(y)), 'float32');
-    const d = result === 'up' ? upcastType(a.dtype, y.dtype) : result;
-    let ta = b.t(a);
-    let tb = b.t(y);
-    if (result === 'up' && a.dtype !== y.dtype) {
-      if (a.dtype !== d) ta = cast(ta, d);
-      if (y.dtype !== d) tb = cast(tb, d);
-    }
-    return b.out(f(ta, tb), d);
-  };
+  return direct(
+    (b, { a, b: y }) => {
+      if (fast !== undefined && a.dtype === 'float32' && y.dtype === 'float32')
+        return b.out(b.fast(fast, b.t(a), b.t(y)), 'float32');
+      const d = result === 'up' ? upcastType(a.dtype, y.dtype) : result;
+      let ta = b.t(a);
+      let tb = b.t(y);
+      if (result === 'up' && a.dtype !== y.dtype) {
+        if (a.dtype !== d) ta = cast(ta, d);
+        if (y.dtype !== d) tb = cast(tb, d);
+      }
+      return b.out(f(ta, tb), d);
+    },
+    fast,
+    2,
+  );
 }
 /** Reduction over tfjs `axis` attr (empty axis list = identity, like tfjs). */
 export function reduce(

@@ -3,7 +3,7 @@
 // in place where the value is not needed again.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { FUSED_CONV } from '../../ops/conv.js';
-import { FUSED_FLOW } from '../../ops/flow.js';
+import { FUSED_FLOW, FUSED_INVCONV } from '../../ops/flow.js';
 import { FUSED_NORM } from '../../ops/norm.js';
 import type { TorchBackend } from './backend.js';
 import { op } from './aten.js';
@@ -30,6 +30,22 @@ const perExample = (b: TorchBackend, dy: TensorInfo, x: TensorInfo) =>
   op.reshape(b.t(dy), [x.shape[0]!, ...x.shape.slice(1).map(() => 1)]);
 /** 1 - sigmoid(h + 2) = sigmoid(-(h + 2)): d log sigmoid(u) / du at u = h + 2 */
 const dLogSigmoid = (b: TorchBackend, h: T) => b.fast(FAST.sigmoid, op.neg_(op.addS(h, 2)));
+
+/** Glow's LU weight: L' = strict_lower(L), U'' = strict_upper(U) + diag(sign exp(logs)), W = P (L' U'' + U'') */
+function luWeight(
+  b: TorchBackend,
+  L: TensorInfo,
+  U: TensorInfo,
+  logs: TensorInfo,
+  P: TensorInfo,
+  sign: TensorInfo,
+) {
+  const Ls = op.tril(b.t(L), -1);
+  const d = b.fast(FAST.mul, b.t(sign), b.fast(FAST.exp, b.t(logs)));
+  const Up = op.add_(op.triu(b.t(U), 1), op.diagEmbed(d));
+  const M = op.add_(op.mm(Ls, Up), Up);
+  return { Ls, d, Up, M, W: op.mm(b.t(P), M) };
+}
 
 export const fusedFlowNormKernels: Record<string, Kernel> = {
   // ---- convolution + bias: the bias inside the convolution; all three gradients from one ATen call
@@ -114,5 +130,36 @@ export const fusedFlowNormKernels: Record<string, Kernel> = {
   [FUSED_FLOW.couplingLogDetGrad]: (b, { dy, h, inv }) => {
     const dh = op.mul_(op.mul_(dLogSigmoid(b, b.t(h)), b.t(inv)), perExample(b, dy, h));
     return b.out(dh, 'float32');
+  },
+
+  // ---- Glow's invertible 1x1 convolution, LU-parameterized: y = x W^T over the last axis
+  [FUSED_INVCONV.invConv]: (b, { x, L, U, logs, P, sign }) => {
+    const C = L.shape[0]!;
+    const { W } = luWeight(b, L, U, logs, P, sign);
+    return b.out(op.reshape(op.mm(op.reshape(b.t(x), [-1, C]), op.t(W)), x.shape), 'float32');
+  },
+  [FUSED_INVCONV.invConvGrad]: (b, { dy, x, L, U, logs, P, sign }) => {
+    const C = L.shape[0]!;
+    const { Ls, d, Up, W } = luWeight(b, L, U, logs, P, sign);
+    const dy2 = op.reshape(b.t(dy), [-1, C]);
+    const dx = op.reshape(op.mm(dy2, W), x.shape);
+    const dM = op.mm(op.t(b.t(P)), op.mm(op.t(dy2), op.reshape(b.t(x), [-1, C])));
+    const dL = op.tril(op.mm(dM, op.t(Up)), -1);
+    const dUp = op.add_(op.mm(op.t(Ls), dM), dM);
+    const dlogs = b.fast(FAST.mul, op.contiguous(op.diagonal(dUp)), d);
+    return [
+      b.out(dx, 'float32'),
+      b.out(dL, 'float32'),
+      b.out(op.triu(dUp, 1), 'float32'),
+      b.out(dlogs, 'float32'),
+    ];
+  },
+  [FUSED_INVCONV.logDet]: (b, { logs }, a) => {
+    const s = op.mulS(op.sum(b.t(logs), [0], true), a.positions);
+    return b.out(op.repeat(s, [a.n]), 'float32');
+  },
+  [FUSED_INVCONV.logDetGrad]: (b, { dy, logs }, a) => {
+    const s = op.mulS(op.sum(b.t(dy), [0], true), a.positions);
+    return b.out(op.repeat(s, [logs.shape[0]!]), 'float32');
   },
 };

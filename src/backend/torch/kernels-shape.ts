@@ -39,8 +39,12 @@ import { CPU, axes, cast, same, type Kernel } from './kernel-util.js';
 const Where = 'Where';
 
 export const shapeKernels: Record<string, Kernel> = {
-  [Reshape]: (b, { x }, a) =>
-    b.out(op.reshape(b.t(x), util.inferFromImplicitShape(a.shape, util.sizeFromShape(x.shape))), x.dtype),
+  [Reshape]: (b, { x }, a) => {
+    const shape = util.inferFromImplicitShape(a.shape as number[], util.sizeFromShape(x.shape));
+    // to its own shape (every gradient of a broadcasting op ends with one): the input's data, no native call
+    if (util.arraysEqual(shape, x.shape)) return same(b, x);
+    return b.out(op.reshape(b.t(x), shape), x.dtype);
+  },
   [Transpose]: (b, { x }, a) => b.out(op.permute(b.t(x), a.perm), x.dtype),
   [Concat]: (b, inputs, a) => {
     const all = Object.values(inputs);

@@ -6,6 +6,7 @@
 // The inverse uses W^{-1} computed in float64 (C is small); it is not differentiated (sampling only).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../core/rng.js';
+import { invConv1x1, invConv1x1LogDet, luWeight, type LuFactors } from '../../ops/flow.js';
 import { invert, luDecompose, randomOrthogonal } from './linalg.js';
 import { variable, type ForwardResult, type InverseResult, type Transform } from './transform.js';
 
@@ -18,9 +19,6 @@ export class InvConv1x1 implements Transform {
   readonly L: tf.Variable;
   readonly U: tf.Variable;
   readonly logs: tf.Variable;
-  private readonly lowerMask: tf.Tensor2D;
-  private readonly upperMask: tf.Tensor2D;
-  private readonly eye: tf.Tensor2D;
 
   constructor(shape: number[], rng: Rng, prefix: string) {
     const C = (this.C = shape[shape.length - 1]!);
@@ -36,10 +34,6 @@ export class InvConv1x1 implements Transform {
     this.L = variable(() => tf.tensor2d(Float32Array.from(strictL), [C, C]));
     this.U = variable(() => tf.tensor2d(Float32Array.from(strictU), [C, C]));
     this.logs = variable(() => tf.tensor1d(diag.map((d) => Math.log(Math.abs(d)))));
-    const lower = new Float32Array(C * C).map((_, k) => (Math.floor(k / C) > k % C ? 1 : 0));
-    this.lowerMask = tf.keep(tf.tensor2d(lower, [C, C]));
-    this.upperMask = tf.tidy(() => tf.transpose(this.lowerMask));
-    this.eye = tf.tidy(() => tf.eye(C));
     for (const [k, v] of [
       ['P', this.P],
       ['sign', this.sign],
@@ -50,40 +44,30 @@ export class InvConv1x1 implements Transform {
       this.variables.set(`${prefix}.${k}`, v);
   }
 
-  dispose(): void {
-    tf.dispose([this.lowerMask, this.upperMask, this.eye]);
+  dispose(): void {}
+
+  private get factors(): LuFactors {
+    return { L: this.L, U: this.U, logs: this.logs, P: this.P, sign: this.sign };
   }
 
   /** W = P (L o M_lower + I) (U o M_upper + diag(sign exp(logs))) */
   weight(): tf.Tensor2D {
-    return tf.tidy(() => {
-      const L = tf.add(tf.mul(this.L, this.lowerMask), this.eye);
-      // diag(v) as I * v (tfjs has no gradient for Diag)
-      const U = tf.add(
-        tf.mul(this.U, this.upperMask),
-        tf.mul(this.eye, tf.mul(this.sign, tf.exp(this.logs))),
-      );
-      return tf.matMul(this.P as tf.Tensor2D, tf.matMul(L, U as tf.Tensor2D));
-    });
-  }
-
-  /** y = x W^T along the last axis */
-  private mix(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
-    return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, this.C]), w, false, true), x.shape));
+    return luWeight(this.factors);
   }
 
   forward(x: tf.Tensor): ForwardResult {
-    return tf.tidy(() => {
-      const logDet = tf.add(tf.zeros([x.shape[0]!]), tf.mul(tf.sum(this.logs), this.positions));
-      return { y: this.mix(x, this.weight()), logDet: logDet as tf.Tensor1D };
-    });
+    return tf.tidy(() => ({
+      y: invConv1x1(x, this.factors),
+      logDet: invConv1x1LogDet(this.logs, x.shape[0]!, this.positions),
+    }));
   }
 
   inverse(y: tf.Tensor): InverseResult {
     return tf.tidy(() => {
       const wInv = tf.tensor2d(Float32Array.from(invert(this.weight().dataSync(), this.C)), [this.C, this.C]);
-      const logDet = tf.add(tf.zeros([y.shape[0]!]), tf.mul(tf.sum(this.logs), -this.positions));
-      return { x: this.mix(y, wInv), logDet: logDet as tf.Tensor1D };
+      const logDet = invConv1x1LogDet(this.logs, y.shape[0]!, -this.positions);
+      const x = tf.reshape(tf.matMul(tf.reshape(y, [-1, this.C]), wInv, false, true), y.shape);
+      return { x, logDet };
     });
   }
 }
