@@ -137,6 +137,8 @@ export const op = {
   groupNorm: atenList('native_group_norm'),
   groupNormBackward: atenList('native_group_norm_backward'),
   add_: aten('add_', 'Tensor'),
+  addcmul: aten('addcmul'),
+  addcmul_: aten('addcmul_'),
   // ---- gradients
   thresholdBackward: aten('threshold_backward'),
   eluBackward: aten('elu_backward'),

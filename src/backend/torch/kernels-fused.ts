@@ -67,32 +67,40 @@ export const fusedFlowNormKernels: Record<string, Kernel> = {
     const d = op.sub(x3, perChannel(mean, n, G, c));
     const variance = groupMean(op.sum(op.mul(d, d), [1], false), n, G, c / G, hw);
     const rstd = op.rsqrt(op.addS(variance, a.eps));
-    // y = d rstd gamma + beta (in place on d)
+    // y = beta + d rstd gamma (one pass)
     const scale = op.mul(perChannel(rstd, n, G, c), b.t(gamma));
-    const y = op.reshape(op.add_(op.mul_(d, scale), b.t(beta)), x.shape);
+    const y = op.reshape(op.addcmul(b.t(beta), d, scale), x.shape);
     const outs = [b.out(a.silu ? b.fast(FAST.silu, y) : y, 'float32'), b.out(mean, 'float32')];
     outs.push(b.out(rstd, 'float32'));
     if (a.silu) outs.push(b.out(y, 'float32'));
     return outs;
   },
-  // xhat = (x - mu) rstd, g = dy gamma (per group of m = hw c/G values):
-  // dx = rstd (g - mean(g) - xhat mean(g xhat)), dgamma = sum_{n,hw} dy xhat, dbeta = sum_{n,hw} dy
+  // xhat = (x - mu) rstd, g = dy gamma, per group of m = hw c/G values: dx = rstd (g - mean(g) - xhat mean(g xhat)),
+  // dgamma = sum_{n,hw} dy xhat, dbeta = sum_{n,hw} dy. Only two passes read dy and x: the per-(n, c) sums
+  // S1 = sum_hw dy and S2 = sum_hw dy x give every group sum (sum_hw dy xhat = rstd (S2 - mu S1)); then
+  // dx = A dy + B x + C with A = rstd gamma, B = -rstd^2 sum(g xhat) / m, C = -rstd sum(g) / m - mu B.
   [FUSED_NORM.groupNormGrad]: (b, { dy, x, gamma, mean, rstd, y }, a) => {
     const { n, hw, c, G } = gnDims(x, a);
+    const cg = c / G;
     let dout = b.t(dy);
     if (a.silu) dout = op.siluBackward(dout, b.t(y!));
     const dy3 = op.reshape(dout, [n, hw, c]);
-    const rc = perChannel(b.t(rstd), n, G, c);
-    const xhat = op.mul_(op.sub(op.reshape(b.t(x), [n, hw, c]), perChannel(b.t(mean), n, G, c)), rc);
-    const dbeta = op.sum(dy3, [0, 1], false);
-    const gx = op.mul(dy3, xhat);
-    const gxSum = op.sum(gx, [1], false); // [n, c]
-    const dgamma = op.sum(gxSum, [0], false);
+    const x3 = op.reshape(b.t(x), [n, hw, c]);
+    const S1 = op.sum(dy3, [1], false); // [n, c]
+    const S2 = op.sum(op.mul(dy3, x3), [1], false);
+    const [mu, rs] = [b.t(mean), b.t(rstd)]; // [n, G]
+    const muC = op.reshape(perChannel(mu, n, G, c), [n, c]);
+    const rsC = op.reshape(perChannel(rs, n, G, c), [n, c]);
     const gt = b.t(gamma);
-    const g = op.mul(dy3, gt);
-    const meanG = perChannel(groupMean(op.sum(g, [1], false), n, G, c / G, hw), n, G, c);
-    const meanGx = perChannel(groupMean(op.mul_(gxSum, gt), n, G, c / G, hw), n, G, c);
-    const dx = op.mul_(op.sub_(op.sub_(g, op.mul_(xhat, meanGx)), meanG), rc);
+    const Sxhat = op.mul_(op.sub_(S2, op.mul(muC, S1)), rsC); // sum_hw dy xhat, [n, c]
+    const dgamma = op.sum(Sxhat, [0], false);
+    const dbeta = op.sum(S1, [0], false);
+    const meanG = groupMean(op.mul(S1, gt), n, G, cg, hw); // mean(g) per group, [n, G]
+    const meanGx = groupMean(op.mul_(Sxhat, gt), n, G, cg, hw); // mean(g xhat)
+    const B = op.neg_(op.mul_(op.mul(rs, rs), meanGx));
+    const C = op.sub_(op.neg_(op.mul_(meanG, rs)), op.mul(mu, B));
+    const A = op.reshape(op.mul(rsC, gt), [n, 1, c]); // not in place: rsC may be an expanded view
+    const dx = op.addcmul_(op.addcmul(perChannel(C, n, G, c), perChannel(B, n, G, c), x3), A, dy3);
     return [b.out(op.reshape(dx, x.shape), 'float32'), b.out(dgamma, 'float32'), b.out(dbeta, 'float32')];
   },
 
