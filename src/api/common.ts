@@ -40,3 +40,14 @@ export function dirHasContent(dir: string): boolean {
     return false;
   }
 }
+
+/** Sampler options (--sampler, --steps, ...) are for iterative samplers only: one line naming the first given. */
+export function checkIterativeFlags(
+  model: { kind: string; taxonomy: { sampling: string } },
+  given: string[],
+): void {
+  if (given.length && model.taxonomy.sampling !== 'iterative')
+    throw new UserError(
+      `--${given[0]}: model '${model.kind}' samples in one pass (its taxonomy says sampling direct); sampler options apply to iterative samplers`,
+    );
+}

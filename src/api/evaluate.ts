@@ -3,7 +3,7 @@ import { UserError } from '../core/model.js';
 import { loadDataset } from '../data/index.js';
 import { evaluate, type EvalOptions, type EvalResult } from '../eval/evaluate.js';
 import { loadCheckpoint, readCheckpointConfig, type CheckpointConfig } from '../train/checkpoint.js';
-import { useBackend } from './common.js';
+import { checkIterativeFlags, useBackend } from './common.js';
 
 export interface EvalCheckpointOptions extends EvalOptions {
   backend?: string;
@@ -18,6 +18,7 @@ export async function evalCheckpoint(
   const { backend: backendArg, useEma = true, ...evalOpts } = opts;
   const { config } = readCheckpointConfig(dir); // fail on a foreign checkpoint before starting a backend
   if (!config.data) throw new UserError('this checkpoint does not record its dataset');
+  checkIterativeFlags(config.model, Object.keys(evalOpts.iterative ?? {}));
   const backend = await useBackend(backendArg);
   const ck = loadCheckpoint(dir, { useEma });
   try {

@@ -17,7 +17,7 @@ import {
   TRAJECTORY_FRAMES,
   type TrajectoryCapture,
 } from './trajectory.js';
-import { stderrLog, useBackend, type Log } from './common.js';
+import { checkIterativeFlags, stderrLog, useBackend, type Log } from './common.js';
 import {
   LIMITS,
   csvSink,
@@ -183,10 +183,7 @@ export async function sampleToFile(ckptDir: string, opts: SampleToFileOptions): 
   const { out, format } = planSampleOutput(config.spec, opts.n, opts.out);
   checkLabel(opts.label, config.model.kind, config.spec, config.model.taxonomy.conditional);
   const given = [...Object.keys(opts.iterative ?? {}), ...(opts.trajectory ? ['save-trajectory'] : [])];
-  if (given.length && config.model.taxonomy.sampling !== 'iterative')
-    throw new UserError(
-      `--${given[0]}: model '${config.model.kind}' samples in one pass (its taxonomy says sampling direct); sampler options apply to iterative samplers`,
-    );
+  checkIterativeFlags(config.model, given);
   if (opts.trajectory && outputFormat(opts.trajectory.out, '--save-trajectory') !== 'png')
     throw new UserError(`--save-trajectory ${opts.trajectory.out}: the trajectory is a picture (.png)`);
   const capture = opts.trajectory

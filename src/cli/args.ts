@@ -66,3 +66,34 @@ export function printHelp(cmd: Command): number {
   process.stdout.write(cmd.help() + '\n');
   return 0;
 }
+
+/** The iterative-sampler flags shared by sample and eval (--sampler, --steps, --eta, --guidance). */
+export const ITERATIVE_FLAGS: Options = {
+  sampler: { type: 'string' },
+  steps: { type: 'string' },
+  eta: { type: 'string' },
+  guidance: { type: 'string' },
+};
+export const ITERATIVE_HELP = `  --sampler S     ddpm | ddim (DDPM checkpoints), euler | heun (flow matching)
+  --steps N       sampler steps (DDIM's S, ODE steps, SGLD / Gibbs steps); default: the model's sampleSteps
+  --eta E         DDIM stochasticity, >= 0 (0: deterministic)
+  --guidance W    classifier-free guidance weight w of a conditional diffusion model:
+                  eps = (1 + w) eps(x, y) - w eps(x)`;
+
+/** The given iterative-sampler flags, validated (steps >= 1), as SampleOptions fields. */
+export function iterativeArgs(o: Record<string, unknown>): {
+  sampler?: string;
+  steps?: number;
+  eta?: number;
+  guidance?: number;
+} {
+  const steps = intArg(o.steps, '--steps', 1);
+  const eta = numArg(o.eta, '--eta');
+  const guidance = numArg(o.guidance, '--guidance');
+  return {
+    ...(o.sampler !== undefined ? { sampler: String(o.sampler) } : {}),
+    ...(steps !== undefined ? { steps } : {}),
+    ...(eta !== undefined ? { eta } : {}),
+    ...(guidance !== undefined ? { guidance } : {}),
+  };
+}

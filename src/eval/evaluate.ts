@@ -15,7 +15,12 @@ import type { Dataset, Split } from '../data/types.js';
 import { batches } from '../data/index.js';
 import { Progress, type ProgressMode } from '../train/progress.js';
 import { legacyLabel, modelEstimates, type Density } from './estimates.js';
-import { formatSampleMetrics, sampleMetrics, type SampleMetrics } from './sample-metrics.js';
+import {
+  formatSampleMetrics,
+  sampleMetrics,
+  type IterativeOptions,
+  type SampleMetrics,
+} from './sample-metrics.js';
 import { withPrecision } from '../backend/torch/precision.js';
 
 export interface EvalOptions {
@@ -30,6 +35,8 @@ export interface EvalOptions {
   /** sample-based metrics from N samples: always computed for models without a likelihood estimate
    *  (undefined/0: the default N); for models with one only when N > 0 */
   samples?: number;
+  /** iterative samplers of the sample metrics: sampler, steps, DDIM eta, guidance (default: the model's) */
+  iterative?: IterativeOptions;
   /**
    * data-parallel: worker `rank` of `size` evaluates every size-th batch and the sums are added over the
    * workers with `sum` (the result is the single-process one, up to the order of float additions)
@@ -141,7 +148,11 @@ async function evaluateFp32(model: GenerativeModel, ds: Dataset, opts: EvalOptio
       throw new UserError(
         `--iw applies to likelihood estimates; '${model.kind}' (${density} density) has none`,
       );
-    const samples = await sampleMetrics(model, ds, { ...(opts.samples ? { n: opts.samples } : {}), seed });
+    const samples = await sampleMetrics(model, ds, {
+      ...(opts.samples ? { n: opts.samples } : {}),
+      seed,
+      ...(opts.iterative ? { iterative: opts.iterative } : {}),
+    });
     return { split, n: samples.n, density, metrics: [], samples };
   }
   if (iw > 1 && !estimates.some((e) => e.k === iw))
@@ -196,7 +207,11 @@ async function evaluateFp32(model: GenerativeModel, ds: Dataset, opts: EvalOptio
   if (seen === 0) throw new UserError(`the ${split} split is empty`);
   const metrics = estimates.map((e, i) => accs[i]!.metric(e, D, prep[i]!));
   if (opts.samples && opts.samples > 0) {
-    const samples = await sampleMetrics(model, ds, { n: opts.samples, seed });
+    const samples = await sampleMetrics(model, ds, {
+      n: opts.samples,
+      seed,
+      ...(opts.iterative ? { iterative: opts.iterative } : {}),
+    });
     return { split, n: seen, density, metrics, samples };
   }
   return { split, n: seen, density, metrics };

@@ -6,7 +6,7 @@
 //   other vectors: precision/recall in data space (model space) against the test split; 2-D gaussian mixtures
 //     (8gaussians, 25gaussians): modes covered and the high-quality fraction (modes.ts).
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, type GenerativeModel } from '../core/model.js';
+import { UserError, type GenerativeModel, type SampleOptions } from '../core/model.js';
 import { Rng } from '../core/rng.js';
 import { Progress } from '../train/progress.js';
 import { dims } from '../data/spec.js';
@@ -37,7 +37,15 @@ export interface SampleMetrics {
   modes?: ModeStats;
   /** conditional models: fraction of samples the classifier labels as the class they were drawn for */
   labelAccuracy?: number;
+  /** wall-clock seconds spent drawing the n samples, and per 1,000 samples */
+  sampleSec?: number;
+  secPer1000?: number;
+  /** the iterative sampler options the samples were drawn with (as given; unset ones: the model's defaults) */
+  sampler?: IterativeOptions;
 }
+
+/** options of an iterative sampler (diffusion, energy models): see SampleOptions */
+export type IterativeOptions = Pick<SampleOptions, 'sampler' | 'steps' | 'eta' | 'guidance'>;
 
 export interface SampleMetricsOptions {
   /** number of samples (default: 10000 for images, 2500 for 2-D data, else 5000), capped by the test split */
@@ -46,6 +54,8 @@ export interface SampleMetricsOptions {
   /** k of the k-NN manifolds */
   k?: number;
   batchSize?: number;
+  /** iterative samplers: sampler, steps, DDIM eta, guidance weight (default: the model's own) */
+  iterative?: IterativeOptions;
 }
 
 /** Draw n samples (labels cycling 0..C-1 for conditional models) as model-space rows, plus the labels. */
@@ -54,7 +64,9 @@ async function drawSamples(
   n: number,
   seed: number,
   batchSize: number,
-): Promise<{ x: Float32Array; labels?: Int32Array }> {
+  iterative: IterativeOptions = {},
+): Promise<{ x: Float32Array; labels?: Int32Array; sec: number }> {
+  const t0 = performance.now();
   const D = dims(model.spec);
   const x = new Float32Array(n * D);
   const C = model.taxonomy.conditional ? (model.spec.numClasses ?? 0) : 0;
@@ -67,6 +79,7 @@ async function drawSamples(
     const m = Math.min(batchSize, n - s);
     const out = tf.tidy(() =>
       model.sample(m, {
+        ...iterative,
         seed: rng.nextSeed(),
         ...(labels ? { label: Array.from(labels.subarray(s, s + m)) } : {}),
       }),
@@ -77,7 +90,8 @@ async function drawSamples(
     await new Promise<void>((r) => setImmediate(r));
   }
   progress.stop();
-  return labels ? { x, labels } : { x };
+  const sec = (performance.now() - t0) / 1e3;
+  return labels ? { x, labels, sec } : { x, sec };
 }
 
 function features(clf: Classifier, x: Float32Array, n: number): { f: Float32Array; d: number } {
@@ -117,7 +131,7 @@ export async function sampleMetrics(
     const n = Math.min(want, real.test.n, real.train.n);
     const clf = await loadClassifier(clfName);
     try {
-      const { x, labels } = await drawSamples(model, n, seed, bs);
+      const { x, labels, sec } = await drawSamples(model, n, seed, bs, opts.iterative);
       const shown = ds.toDisplay(x); // model space -> images in [0,1]
       const fake = features(clf, shown, n);
       const test = features(clf, real.test.x.subarray(0, n * D), n);
@@ -136,6 +150,7 @@ export async function sampleMetrics(
         precisionFloor: prFloor.precision,
         recallFloor: prFloor.recall,
         k,
+        ...timing(sec, n, opts.iterative),
       };
       if (labels) {
         const pred = tf.tidy(() => clf.predict(tf.tensor4d(shown, [n, 28, 28, 1])).dataSync());
@@ -152,13 +167,26 @@ export async function sampleMetrics(
   // vectors: data space (what the model sees), against the test split
   const n = Math.min(want, ds.test.n);
   const testX = ds.prepare(ds.test.x.slice(0, n * D), { split: 'test', epoch: 0, seed, offset: 0 });
-  const { x } = await drawSamples(model, n, seed, bs);
+  const { x, sec } = await drawSamples(model, n, seed, bs, opts.iterative);
   const pr = precisionRecall(testX, n, x, n, D, k);
-  const out: SampleMetrics = { n, space: 'data', precision: pr.precision, recall: pr.recall, k };
+  const out: SampleMetrics = {
+    n,
+    space: 'data',
+    precision: pr.precision,
+    recall: pr.recall,
+    k,
+    ...timing(sec, n, opts.iterative),
+  };
   const modes = D === 2 ? toyModes(ds.name, ds.describe().options) : null;
   if (modes) out.modes = modeStats(ds.toDisplay(x), n, modes);
   return out;
 }
+
+const timing = (sec: number, n: number, iterative: IterativeOptions | undefined) => ({
+  sampleSec: sec,
+  secPer1000: (1000 * sec) / n,
+  ...(iterative && Object.keys(iterative).length ? { sampler: iterative } : {}),
+});
 
 export function formatSampleMetrics(s: SampleMetrics): string {
   const parts: string[] = [];
@@ -177,5 +205,13 @@ export function formatSampleMetrics(s: SampleMetrics): string {
     );
   if (s.labelAccuracy !== undefined)
     parts.push(`samples classified as the asked label: ${(100 * s.labelAccuracy).toFixed(2)}%`);
+  if (s.secPer1000 !== undefined) {
+    const how = s.sampler
+      ? ` (${Object.entries(s.sampler)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`
+      : '';
+    parts.push(`sampling ${f(s.secPer1000, 1)} s per 1,000 samples${how}`);
+  }
   return `samples (n=${s.n}): ${parts.join('; ')}`;
 }

@@ -3,7 +3,16 @@ import { UserError } from '../../core/model.js';
 import { LIMITS } from '../../api/render.js';
 import { DEFAULT_SAMPLE_BATCH, sampleToFile } from '../../api/sample.js';
 import { TRAJECTORY_FRAMES } from '../../api/trajectory.js';
-import { intArg, numArg, parse, printHelp, type Command } from '../args.js';
+import {
+  ITERATIVE_FLAGS,
+  ITERATIVE_HELP,
+  intArg,
+  iterativeArgs,
+  numArg,
+  parse,
+  printHelp,
+  type Command,
+} from '../args.js';
 
 const help =
   () => `usage: genmodels sample <ckpt> [--n 64] [--label k] [--seed N] [--temperature T] [--out samples.png]
@@ -20,11 +29,7 @@ const help =
   --temperature T scales the latent noise (flows: z ~ N(0, T^2 I)). NaN/Inf samples are reported (exit 1)
   and no file is written.
   Iterative samplers (diffusion, energy models) show a progress bar with ETA and take:
-  --sampler S     ddpm | ddim (DDPM checkpoints), euler | heun (flow matching)
-  --steps N       sampler steps (DDIM's S, ODE steps, SGLD / Gibbs steps); default: the model's sampleSteps
-  --eta E         DDIM stochasticity, >= 0 (0: deterministic)
-  --guidance W    classifier-free guidance weight w of a conditional diffusion model:
-                  eps = (1 + w) eps(x, y) - w eps(x)
+${ITERATIVE_HELP}
   --save-trajectory FILE.png
                   also draw the chain: the state x_t of the first batch's chains at F evenly spaced steps
                   (start and end included; --trajectory-frames F, default ${TRAJECTORY_FRAMES.default}); images: one row per
@@ -41,10 +46,7 @@ async function run(argv: string[]): Promise<number> {
       temperature: { type: 'string' },
       'batch-size': { type: 'string' },
       backend: { type: 'string' },
-      sampler: { type: 'string' },
-      steps: { type: 'string' },
-      eta: { type: 'string' },
-      guidance: { type: 'string' },
+      ...ITERATIVE_FLAGS,
       'save-trajectory': { type: 'string' },
       'trajectory-frames': { type: 'string' },
     },
@@ -54,18 +56,10 @@ async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError('sample needs one checkpoint directory');
   const label = intArg(o.label, '--label', 0);
   const temperature = numArg(o.temperature, '--temperature');
-  const steps = intArg(o.steps, '--steps', 1);
-  const eta = numArg(o.eta, '--eta');
-  const guidance = numArg(o.guidance, '--guidance');
   const frames = intArg(o['trajectory-frames'], '--trajectory-frames', 2);
   if (frames !== undefined && o['save-trajectory'] === undefined)
     throw new UserError('--trajectory-frames goes with --save-trajectory FILE.png');
-  const iterative = {
-    ...(o.sampler !== undefined ? { sampler: String(o.sampler) } : {}),
-    ...(steps !== undefined ? { steps } : {}),
-    ...(eta !== undefined ? { eta } : {}),
-    ...(guidance !== undefined ? { guidance } : {}),
-  };
+  const iterative = iterativeArgs(o);
   await sampleToFile(positionals[0]!, {
     n: intArg(o.n, '--n', 1) ?? 64,
     seed: intArg(o.seed, '--seed', 0) ?? 0,
