@@ -91,10 +91,10 @@ export const FUSED_INVCONV = {
   invConv: 'GenmodelsInvConv1x1',
   /** {dy, x, L, U, logs, P, sign} -> [dx, dL, dU, dlogs] */
   invConvGrad: 'GenmodelsInvConv1x1Grad',
-  /** {logs} -> [n] filled with positions * sum(logs) */
-  logDet: 'GenmodelsInvConv1x1LogDet',
+  /** {logs} -> [n] filled with positions * sum(logs) (channelLogDet) */
+  logDet: 'GenmodelsChannelLogDet',
   /** {dy, logs} -> dlogs = positions * sum(dy), one per channel */
-  logDetGrad: 'GenmodelsInvConv1x1LogDetGrad',
+  logDetGrad: 'GenmodelsChannelLogDetGrad',
 } as const;
 
 /** The LU factors of Glow's invertible 1x1 convolution: L and U are masked to their strict triangles here. */
@@ -153,8 +153,11 @@ export function invConv1x1(x: tf.Tensor, f: LuFactors): tf.Tensor {
   return g(x, f.L, f.U, f.logs);
 }
 
-/** log|det| of invConv1x1 for a batch of n: positions * sum(logs) for every example (Glow table 1) */
-export function invConv1x1LogDet(logs: tf.Tensor, n: number, positions: number): tf.Tensor1D {
+/**
+ * log|det| of a per-channel log-scale `logs` applied at every one of `positions` positions, for a batch of n:
+ * positions * sum(logs) for every example (Glow table 1: ActNorm, and the invertible 1x1 convolution's LU form)
+ */
+export function channelLogDet(logs: tf.Tensor, n: number, positions: number): tf.Tensor1D {
   if (!fused(FUSED_INVCONV.logDet))
     return tf.tidy(() => tf.add(tf.zeros([n]), tf.mul(tf.sum(logs), positions)) as tf.Tensor1D);
   const attrs = { n, positions };
@@ -170,4 +173,30 @@ export function invConv1x1LogDet(logs: tf.Tensor, n: number, positions: number):
     };
   }) as (l: tf.Tensor) => tf.Tensor;
   return g(logs) as tf.Tensor1D;
+}
+
+export const FUSED_SUM = {
+  /** {dy} -> n tensors equal to dy (the gradient of a sum for each of its n same-shape terms) */
+  fanOut: 'GenmodelsFanOut',
+} as const;
+
+/**
+ * The sum of tensors (a flow's per-transform log-dets). For same-shape float32 terms: one AddN forward, and
+ * backward one kernel that hands dy to every term (tfjs's add chain makes an Add each way plus a Reshape per
+ * term); terms of other shapes are added with broadcasting.
+ */
+export function sumAll(xs: tf.Tensor[]): tf.Tensor {
+  if (xs.length === 0) throw new Error('sumAll: no terms');
+  if (xs.length === 1) return tf.clone(xs[0]!);
+  const first = xs[0]!;
+  if (xs.some((x) => !tf.util.arraysEqual(x.shape, first.shape)))
+    return tf.tidy(() => xs.reduce((a, b) => tf.add(a, b))); // broadcasting terms
+  if (!fused(FUSED_SUM.fanOut) || xs.some((x) => x.dtype !== 'float32')) return tf.addN(xs);
+  const n = xs.length;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.addN(args.slice(0, n) as tf.Tensor[]),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) =>
+      tf.engine().runKernel(FUSED_SUM.fanOut, { dy: dy as tf.Tensor }, { n }) as tf.Tensor[],
+  })) as (...xs: tf.Tensor[]) => tf.Tensor;
+  return f(...xs);
 }

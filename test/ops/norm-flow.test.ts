@@ -9,11 +9,13 @@ import { FUSED_NORM, groupNorm, silu } from '../../src/ops/norm.js';
 import {
   FUSED_FLOW,
   FUSED_INVCONV,
+  FUSED_SUM,
   actNorm,
   invConv1x1,
-  invConv1x1LogDet,
+  channelLogDet,
   sigmoidCoupling,
   sigmoidCouplingLogDet,
+  sumAll,
 } from '../../src/ops/flow.js';
 import { FUSED_CONV, conv2dBias } from '../../src/ops/conv.js';
 
@@ -211,15 +213,33 @@ for (const [shape, perm, sign] of [
     },
   );
 
-test('invConv1x1LogDet: fused vs positions * sum(logs) for each example', { skip: !hasTorch }, async () => {
+test('channelLogDet: fused vs positions * sum(logs) for each example', { skip: !hasTorch }, async () => {
   await compare(
-    'invConv1x1LogDet',
+    'channelLogDet',
     FUSED_INVCONV.logDet,
-    (logs) => invConv1x1LogDet(logs!, 5, 49),
+    (logs) => channelLogDet(logs!, 5, 49),
     (logs) => tf.add(tf.zeros([5]), tf.mul(tf.sum(logs!), 49)),
     [[6]],
   );
 });
+
+test(
+  'sumAll: fused (one AddN, one fan-out of dy) vs a chain of adds, a term used twice',
+  { skip: !hasTorch },
+  async () => {
+    await compare(
+      'sumAll',
+      FUSED_SUM.fanOut,
+      (a, b, c) => sumAll([tf.mul(a!, 2), a!, tf.exp(b!), c!, a!]),
+      (a, b, c) => tf.add(tf.add(tf.add(tf.add(tf.mul(a!, 2), a!), tf.exp(b!)), c!), a!),
+      [[6], [6], [6]],
+    );
+    // terms of different shapes broadcast, like the chain they replace
+    const r = sumAll([tf.ones([3]), tf.scalar(2)]);
+    assert.deepEqual(Array.from(r.dataSync()), [3, 3, 3]);
+    r.dispose();
+  },
+);
 
 for (const [k, stride, cin, cout, sliced] of [
   [3, 1, 4, 6, false],

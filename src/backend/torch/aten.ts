@@ -144,6 +144,7 @@ export const op = {
   eluBackward: aten('elu_backward'),
   // ---- shapes, gathering, creation
   reshape: aten('reshape'),
+  alias: aten('alias'),
   permute: aten('permute'),
   transpose: aten('transpose', 'int'),
   unsqueeze: aten('unsqueeze'),

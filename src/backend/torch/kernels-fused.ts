@@ -3,7 +3,7 @@
 // in place where the value is not needed again.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { FUSED_CONV } from '../../ops/conv.js';
-import { FUSED_FLOW, FUSED_INVCONV } from '../../ops/flow.js';
+import { FUSED_FLOW, FUSED_INVCONV, FUSED_SUM } from '../../ops/flow.js';
 import { FUSED_NORM } from '../../ops/norm.js';
 import type { TorchBackend } from './backend.js';
 import { op } from './aten.js';
@@ -170,4 +170,8 @@ export const fusedFlowNormKernels: Record<string, Kernel> = {
     const s = op.mulS(op.sum(b.t(dy), [0], true), a.positions);
     return b.out(op.repeat(s, [logs.shape[0]!]), 'float32');
   },
+
+  // ---- the gradient of a sum for each term: views of dy (one native tensor each, the same memory)
+  [FUSED_SUM.fanOut]: (b, { dy }, a) =>
+    Array.from({ length: a.n as number }, () => b.out(op.alias(b.t(dy)), 'float32')),
 };

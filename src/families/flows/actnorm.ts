@@ -5,7 +5,7 @@
 // The `initialized` flag is a persistent int32 variable, so it is saved in checkpoints and a loaded or resumed
 // model never re-initializes.
 import * as tf from '@tensorflow/tfjs-core';
-import { actNorm } from '../../ops/flow.js';
+import { actNorm, channelLogDet } from '../../ops/flow.js';
 import {
   variable,
   type FlowContext,
@@ -55,22 +55,14 @@ export class ActNorm implements Transform {
     if (ctx.init && !this.isInitialized()) this.dataInit(x);
     return tf.tidy(() => {
       const y = actNorm(x, this.bias, this.logs); // (x + bias) exp(logs), one fused op each way
-      const logDet = tf.add(
-        tf.zeros([x.shape[0]!]),
-        tf.mul(tf.sum(this.logs), this.positions),
-      ) as tf.Tensor1D;
-      return { y, logDet };
+      return { y, logDet: channelLogDet(this.logs, x.shape[0]!, this.positions) };
     });
   }
 
   inverse(y: tf.Tensor): InverseResult {
     return tf.tidy(() => {
       const x = tf.sub(tf.mul(y, tf.exp(tf.neg(this.logs))), this.bias);
-      const logDet = tf.add(
-        tf.zeros([y.shape[0]!]),
-        tf.mul(tf.sum(this.logs), -this.positions),
-      ) as tf.Tensor1D;
-      return { x, logDet };
+      return { x, logDet: channelLogDet(this.logs, y.shape[0]!, -this.positions) };
     });
   }
 }

@@ -6,7 +6,7 @@
 // The inverse uses W^{-1} computed in float64 (C is small); it is not differentiated (sampling only).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../core/rng.js';
-import { invConv1x1, invConv1x1LogDet, luWeight, type LuFactors } from '../../ops/flow.js';
+import { invConv1x1, channelLogDet, luWeight, type LuFactors } from '../../ops/flow.js';
 import { invert, luDecompose, randomOrthogonal } from './linalg.js';
 import { variable, type ForwardResult, type InverseResult, type Transform } from './transform.js';
 
@@ -58,14 +58,14 @@ export class InvConv1x1 implements Transform {
   forward(x: tf.Tensor): ForwardResult {
     return tf.tidy(() => ({
       y: invConv1x1(x, this.factors),
-      logDet: invConv1x1LogDet(this.logs, x.shape[0]!, this.positions),
+      logDet: channelLogDet(this.logs, x.shape[0]!, this.positions),
     }));
   }
 
   inverse(y: tf.Tensor): InverseResult {
     return tf.tidy(() => {
       const wInv = tf.tensor2d(Float32Array.from(invert(this.weight().dataSync(), this.C)), [this.C, this.C]);
-      const logDet = invConv1x1LogDet(this.logs, y.shape[0]!, -this.positions);
+      const logDet = channelLogDet(this.logs, y.shape[0]!, -this.positions);
       const x = tf.reshape(tf.matMul(tf.reshape(y, [-1, this.C]), wInv, false, true), y.shape);
       return { x, logDet };
     });

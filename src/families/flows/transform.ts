@@ -4,6 +4,7 @@
 //   log p(x) = log p_Z(f(x)) + log|det df/dx|.
 // inverse(y) returns f^{-1}(y) and log|det df^{-1}/dy| = -log|det df/dx| at x = f^{-1}(y).
 import * as tf from '@tensorflow/tfjs-core';
+import { sumAll } from '../../ops/flow.js';
 
 /** What a transform may condition on: a one-hot label (conditional flows) and the ActNorm init switch. */
 export interface FlowContext {
@@ -64,28 +65,32 @@ export class Compose implements Transform {
   dispose(): void {
     for (const p of this.parts) p.dispose?.();
   }
+  /** log|det| of the composition: the sum of the parts' (eq. 2 of Dinh et al. 2015, applied in turn) */
+  private total(logDets: tf.Tensor[], n: number): tf.Tensor1D {
+    return (logDets.length ? sumAll(logDets) : tf.zeros([n])) as tf.Tensor1D;
+  }
   forward(x: tf.Tensor, ctx: FlowContext = {}): ForwardResult {
     return tf.tidy(() => {
       let h = x;
-      let logDet = tf.zeros([x.shape[0]!]) as tf.Tensor1D;
+      const logDets: tf.Tensor[] = [];
       for (const p of this.parts) {
         const r = p.forward(h, ctx);
         h = r.y;
-        logDet = tf.add(logDet, r.logDet);
+        logDets.push(r.logDet);
       }
-      return { y: h, logDet };
+      return { y: h, logDet: this.total(logDets, x.shape[0]!) };
     });
   }
   inverse(y: tf.Tensor, ctx: FlowContext = {}): InverseResult {
     return tf.tidy(() => {
       let h = y;
-      let logDet = tf.zeros([y.shape[0]!]) as tf.Tensor1D;
+      const logDets: tf.Tensor[] = [];
       for (let i = this.parts.length - 1; i >= 0; i--) {
         const r = this.parts[i]!.inverse(h, ctx);
         h = r.x;
-        logDet = tf.add(logDet, r.logDet);
+        logDets.push(r.logDet);
       }
-      return { x: h, logDet };
+      return { x: h, logDet: this.total(logDets, y.shape[0]!) };
     });
   }
 }
