@@ -246,9 +246,24 @@ test('screenshots of the playground (docs/img/browser-*.png)', { skip }, async (
   // from the sampling worker)
   const waiting = full.locator('.panel', { hasText: 'press sample' });
   const names = await waiting.evaluateAll((ps) => ps.map((p) => p.getAttribute('data-model')!));
-  for (const name of names) {
+  for (const [k, name] of names.entries()) {
     const panel = full.locator(`[data-model="${name}"]`);
     await panel.locator('button').click();
+    if (k === 0) {
+      // the first one half built (docs/img/browser-steps.png): 'building: step i of total'
+      await panel.locator('.note').evaluate(
+        (note) =>
+          new Promise<void>((done) => {
+            const check = () => {
+              const m = /building: step (\d+) of (\d+)/.exec(note.textContent ?? '');
+              if (m && Number(m[1]) >= 0.4 * Number(m[2])) done();
+              else setTimeout(check, 5);
+            };
+            check();
+          }),
+      );
+      await panel.screenshot({ path: path.join(IMG, 'browser-steps.png') });
+    }
     await panel.locator('.note', { hasText: 'samples in' }).waitFor({ timeout: 180_000 });
   }
   await full.locator('#gallery').screenshot({ path: path.join(IMG, 'browser-gallery.png') });
