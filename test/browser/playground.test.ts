@@ -245,7 +245,13 @@ test('screenshots of the playground (docs/img/browser-*.png)', { skip }, async (
   // the long chains too (the panels waiting for their button, e.g. a PixelCNN's 784 passes: drawn live
   // from the sampling worker)
   const waiting = full.locator('.panel', { hasText: 'press sample' });
-  const names = await waiting.evaluateAll((ps) => ps.map((p) => p.getAttribute('data-model')!));
+  // autoregressive ones first (the half-built screenshot shows the sample built pixel by pixel)
+  const names = await waiting.evaluateAll((ps) =>
+    ps
+      .map((p) => ({ name: p.getAttribute('data-model')!, ar: /autoregressive/.test(p.textContent ?? '') }))
+      .sort((a, b) => Number(b.ar) - Number(a.ar))
+      .map((p) => p.name),
+  );
   for (const [k, name] of names.entries()) {
     const panel = full.locator(`[data-model="${name}"]`);
     await panel.locator('button').click();
