@@ -15,6 +15,11 @@ import { loadCheckpoint } from '../src/train/checkpoint.js';
 interface PageApi {
   state: { ready: boolean; backend: string; firstSampleMs: number | null; autoDone: boolean };
   sample(name: string, n: number, o?: object): Promise<{ finite: boolean; seconds: number }>;
+  sampleLive(
+    name: string,
+    n: number,
+    o?: object,
+  ): Promise<{ frames: { at: number }[]; seconds: number; doneAt: number }>;
 }
 declare const playground: PageApi;
 
@@ -48,6 +53,19 @@ async function main(): Promise<void> {
     console.log(
       `${backend}: ready, first sample at ${st.firstSampleMs?.toFixed(0)} ms after navigation; all auto samples ${Date.now() - t0} ms`,
     );
+    // long chains (the panels' button): 8 samples in the sampling worker, from the press (the worker's first
+    // request also starts its backend and loads the model) to the first state drawn and to the last
+    if (backend === 'wasm')
+      for (const e of models) {
+        const dims = loadCheckpoint(`pretrained:${e.name}`).config.spec.shape.reduce((a, b) => a * b, 1);
+        if (e.taxonomy.sampling !== 'iterative' || dims <= 16 || (only && !only.includes(e.name))) continue;
+        const o = e.taxonomy.conditional ? { seed: 1, label: 3, frames: 28 } : { seed: 1, frames: 28 };
+        const r = await page.evaluate(([m, oo]) => playground.sampleLive(m, 8, oo), [e.name, o] as const);
+        console.log(
+          `  ${e.name} (worker, first press): first state drawn at ${r.frames[0]!.at.toFixed(0)} ms, ` +
+            `8 samples at ${r.doneAt.toFixed(0)} ms (sampler ${r.seconds.toFixed(2)} s)`,
+        );
+      }
     for (const e of models) {
       if (only && !only.includes(e.name)) continue;
       const n = nFor(e.data, e.taxonomy.sampling === 'iterative', e.kind);
@@ -71,7 +89,10 @@ async function main(): Promise<void> {
     if (only && !only.includes(e.name)) continue;
     const ck = loadCheckpoint(`pretrained:${e.name}`);
     const n = Number(rows.get(e.name)!.n);
-    const o = e.taxonomy.conditional ? { seed: 1, label: 3 } : { seed: 1 };
+    // the sampling defaults the page uses (config.json's pretrained.sample, e.g. 20 DDIM steps)
+    const dflt = (ck.config as { pretrained?: { sample?: { steps?: number; sampler?: string } } }).pretrained
+      ?.sample;
+    const o = { ...(dflt ?? {}), ...(e.taxonomy.conditional ? { seed: 1, label: 3 } : { seed: 1 }) };
     ck.model.sample(Math.min(n, 2), o).dispose();
     const t = performance.now();
     const x = ck.model.sample(n, o);

@@ -1,7 +1,8 @@
 // npm run build:web: the browser build. esbuild bundles src/browser/index.ts (the library, no Node
-// imports) into dist/playground/genmodels.mjs and web/playground.ts (the page, importing the library as
-// ./genmodels.mjs) beside it, copies the page, tfjs-backend-wasm's three .wasm binaries and 64 MNIST test
-// digits (test/fixtures, for the interpolation and draw-a-digit panels), and writes build.json (sizes).
+// imports) into dist/playground/genmodels.mjs, and web/playground.ts (the page) and web/sampler-worker.ts
+// (its sampling worker), both importing the library as ./genmodels.mjs, beside it; copies the page,
+// tfjs-backend-wasm's three .wasm binaries and 64 MNIST test digits (test/fixtures, for the interpolation
+// and draw-a-digit panels), and writes build.json (sizes).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
@@ -21,12 +22,13 @@ const libAsExternal = {
     b.onResolve({ filter: /src\/browser\/index\.js$/ }, () => ({ path: './genmodels.mjs', external: true }));
   },
 };
-await esbuild.build({
-  ...common,
-  entryPoints: [path.join(root, 'web/playground.ts')],
-  outfile: path.join(out, 'playground.js'),
-  plugins: [libAsExternal],
-});
+for (const page of ['playground', 'sampler-worker'])
+  await esbuild.build({
+    ...common,
+    entryPoints: [path.join(root, `web/${page}.ts`)],
+    outfile: path.join(out, `${page}.js`),
+    plugins: [libAsExternal],
+  });
 for (const f of ['index.html', 'style.css']) fs.copyFileSync(path.join(root, 'web', f), path.join(out, f));
 const require = createRequire(import.meta.url);
 const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));

@@ -48,6 +48,19 @@ function headline(s: Shipped): string {
   return '';
 }
 
+/**
+ * The sampling defaults shipped with a pretrained model (config.json's pretrained.sample, set by
+ * `genmodels pretrained add --steps N --sampler NAME`), e.g. 20 DDIM steps for an image diffusion model.
+ */
+function defaults(s: Shipped): gm.SampleOptions {
+  const d = (s.config as { pretrained?: { sample?: { steps?: number; sampler?: string } } }).pretrained
+    ?.sample;
+  return {
+    ...(d?.steps !== undefined ? { steps: d.steps } : {}),
+    ...(d?.sampler !== undefined ? { sampler: d.sampler } : {}),
+  };
+}
+
 const isImage = (spec: gm.DataSpec) => spec.kind === 'image' && spec.shape.length === 3;
 
 /** Sample n and draw them; returns the result (the tests read it). */
@@ -75,6 +88,51 @@ function show(s: Shipped, out: HTMLCanvasElement, values: Float32Array, n: numbe
 
 const autoQueue: { direct: boolean; run: () => Promise<void> }[] = [];
 
+/** a long chain: iterative over more than 16 dimensions (e.g. a PixelCNN's 784 passes, an image diffusion) */
+const longChain = (m: gm.GenerativeModel) =>
+  m.taxonomy.sampling === 'iterative' && m.spec.shape.reduce((a, b) => a * b, 1) > 16;
+
+let worker: Worker | null = null;
+let nextId = 0;
+const pending = new Map<
+  number,
+  { onFrame: (f: gm.Frame) => void; done: (r: gm.SampleResult) => void; fail: (e: Error) => void }
+>();
+
+/**
+ * Sample a shipped model in the sampling worker (web/sampler-worker.ts): the page's thread stays free, and
+ * onFrame sees each state of the chain as the sampler reports it, while it runs.
+ */
+export function sampleInWorker(
+  name: string,
+  n: number,
+  opts: gm.SampleOptions & { frames?: number },
+  onFrame: (f: gm.Frame) => void,
+): Promise<gm.SampleResult> {
+  if (!worker) {
+    worker = new Worker(new URL('./sampler-worker.js', location.href), { type: 'module' });
+    worker.onmessage = (e: MessageEvent) => {
+      const m = e.data as { id: number; frame?: gm.Frame; result?: gm.SampleResult; error?: string };
+      const p = pending.get(m.id);
+      if (!p) return;
+      if (m.frame) p.onFrame(m.frame);
+      else {
+        pending.delete(m.id);
+        if (m.result) p.done(m.result);
+        else p.fail(new Error(m.error ?? 'sampling worker failed'));
+      }
+    };
+  }
+  const id = nextId++;
+  // the worker's backend: the page's when it runs in a worker without a DOM (wasm, cpu), else wasm
+  const backend = state.backend === 'cpu' ? 'cpu' : 'wasm';
+  const wasmPaths = new URL('./', location.href).href;
+  return new Promise((done, fail) => {
+    pending.set(id, { onFrame, done, fail });
+    worker!.postMessage({ id, name, n, opts, backend, wasmPaths });
+  });
+}
+
 function galleryPanel(s: Shipped): HTMLElement {
   const t = s.model.taxonomy;
   const spec = s.model.spec;
@@ -85,6 +143,8 @@ function galleryPanel(s: Shipped): HTMLElement {
   for (let k = 0; k < (spec.numClasses ?? 0); k++)
     label.append(el('option', { value: String(k) }, String(k)));
   const steps = el('input', { type: 'number', min: '1', placeholder: 'default' });
+  const dflt = defaults(s);
+  if (dflt.steps !== undefined) steps.value = String(dflt.steps);
   const go = el('button', {}, 'sample');
   const out = canvas(300, 300);
   const scrub = el('input', { type: 'range', min: '0', max: '0', value: '0', disabled: '' });
@@ -101,13 +161,23 @@ function galleryPanel(s: Shipped): HTMLElement {
     note.textContent = 'sampling…';
     await new Promise((r) => setTimeout(r, 0));
     try {
-      const r = await sampleInto(s, out, {
-        n,
+      const so: gm.SampleOptions & { frames?: number } = {
+        ...dflt,
         seed: Number(seed.value),
-        ...(iterative ? { temperature: Number(temp.value), frames: 24 } : {}),
+        ...(iterative ? { temperature: Number(temp.value), frames: 28 } : {}),
         ...(iterative && steps.value !== '' ? { steps: Number(steps.value) } : {}),
         ...(t.conditional ? { label: Number(label.value) } : {}),
-      });
+      };
+      let r: gm.SampleResult;
+      if (longChain(s.model) && typeof Worker !== 'undefined') {
+        // drawn live: each state as the worker's sampler reports it
+        r = await sampleInWorker(s.name, n, so, (f) => {
+          show(s, out, f.values, n);
+          note.textContent = `building: step ${f.step} of ${f.total}`;
+        });
+        show(s, out, r.values, n);
+        state.firstSampleMs ??= performance.now();
+      } else r = await sampleInto(s, out, { n, ...so });
       frames = r.frames;
       if (frames?.length) {
         scrub.max = String(frames.length - 1);
@@ -148,8 +218,8 @@ function galleryPanel(s: Shipped): HTMLElement {
   // cheap models sample once the page is ready (direct samplers first); long chains (e.g. a PixelCNN's
   // one pass per pixel) wait for the button
   const dims = spec.shape.reduce((a, b) => a * b, 1);
-  if (!iterative || dims <= 16) autoQueue.push({ direct: !iterative, run });
-  else note.textContent = `press sample: an iterative chain over ${dims} dimensions`;
+  if (!longChain(s.model)) autoQueue.push({ direct: !iterative, run });
+  else note.textContent = `press sample: an iterative chain over ${dims} dimensions, drawn as it is built`;
   return panel;
 }
 
@@ -197,8 +267,28 @@ const api = {
   /** n samples of a shipped model: whether all are finite, and the seconds it took */
   async sample(name: string, n: number, opts: gm.SampleOptions = {}) {
     const s = state.models.find((m) => m.name === name)!;
-    const r = await gm.sampleArrays(s.model, n, opts);
+    const r = await gm.sampleArrays(s.model, n, { ...defaults(s), ...opts });
     return { finite: r.values.every(Number.isFinite), seconds: r.seconds, count: r.values.length };
+  },
+  /**
+   * n samples of a shipped model in the sampling worker, drawn live in its panel: every state the page
+   * received (with the time it arrived), the final samples, and the seconds the worker's sampler took
+   */
+  async sampleLive(name: string, n: number, opts: gm.SampleOptions & { frames?: number } = {}) {
+    const s = state.models.find((m) => m.name === name)!;
+    const out = document.querySelector<HTMLCanvasElement>(`[data-model="${name}"] canvas`)!;
+    const frames: { step: number; total: number; at: number; values: number[] }[] = [];
+    const t0 = performance.now();
+    const r = await sampleInWorker(name, n, { ...defaults(s), ...opts }, (f) => {
+      frames.push({ step: f.step, total: f.total, at: performance.now() - t0, values: [...f.values] });
+      show(s, out, f.values, n);
+    });
+    return { frames, values: [...r.values], seconds: r.seconds, doneAt: performance.now() - t0 };
+  },
+  /** n samples of a shipped model on the page's thread: the values */
+  async sampleValues(name: string, n: number, opts: gm.SampleOptions = {}) {
+    const s = state.models.find((m) => m.name === name)!;
+    return [...(await gm.sampleArrays(s.model, n, { ...defaults(s), ...opts })).values];
   },
   /** the model's estimates of log p(x) for rows x (model space) */
   async logLik(name: string, x: number[], n: number, y?: number[]) {

@@ -42,6 +42,8 @@ export interface AddPretrainedOptions {
   root?: string;
   /** replace an existing pretrained model of this name */
   force?: boolean;
+  /** the playground's sampling defaults for it (e.g. fewer steps of an iterative sampler), kept in config.json */
+  sample?: { steps?: number; sampler?: string };
 }
 
 /**
@@ -87,7 +89,12 @@ export function addPretrained(
   const cfg = {
     ...config,
     weights: { file: 'model.safetensors', bytes: weights.length },
-    pretrained: { name, source: path.basename(path.resolve(runDir)), fp16: opts.fp16 ?? false },
+    pretrained: {
+      name,
+      source: path.basename(path.resolve(runDir)),
+      fp16: opts.fp16 ?? false,
+      ...(opts.sample && Object.keys(opts.sample).length ? { sample: opts.sample } : {}),
+    },
   };
   writeFileAtomic(path.join(dir, 'model.safetensors'), weights);
   writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');

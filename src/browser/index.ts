@@ -35,6 +35,7 @@ export {
   interpolateArrays,
   type Arrays,
   type SampleResult,
+  type Frame,
   type LogLik,
 } from './infer.js';
 export { ToyTrainer, type ToyTrainerOptions } from './train.js';

@@ -13,19 +13,30 @@ export interface Arrays {
   shape: number[];
 }
 
+/** One state of an iterative chain (an autoregressive sampler's: the positions drawn so far, the rest 0). */
+export interface Frame {
+  step: number;
+  total: number;
+  values: Float32Array;
+}
+
 export interface SampleResult extends Arrays {
   seconds: number;
   /** iterative samplers with `frames`: the chain's state at up to `frames` steps, first to last */
-  frames?: { step: number; total: number; values: Float32Array }[];
+  frames?: Frame[];
 }
 
-/** n samples in model space; `frames` > 0 keeps that many states of an iterative chain (evenly spaced). */
+/**
+ * n samples in model space; `frames` > 0 keeps that many states of an iterative chain (evenly spaced, every
+ * sampler that reports its state: diffusion, flow matching, Langevin chains, autoregressive models), and
+ * `onFrame` sees each as soon as it is taken (a worker posts them to the page, which draws them live).
+ */
 export async function sampleArrays(
   model: GenerativeModel,
   n: number,
-  opts: Omit<SampleOptions, 'onState'> & { frames?: number } = {},
+  opts: Omit<SampleOptions, 'onState'> & { frames?: number; onFrame?: (f: Frame) => void } = {},
 ): Promise<SampleResult> {
-  const { frames: want = 0, ...so } = opts;
+  const { frames: want = 0, onFrame, ...so } = opts;
   const frames: SampleResult['frames'] = [];
   const t0 = performance.now();
   const onState: SampleOptions['onState'] =
@@ -34,8 +45,10 @@ export async function sampleArrays(
           const every = Math.max(1, Math.floor(total / want));
           if (i % every !== 0 && i !== total) return;
           const t = x();
-          frames.push({ step: i, total, values: t.dataSync() as Float32Array });
+          const f = { step: i, total, values: Float32Array.from(t.dataSync() as Float32Array) };
           t.dispose();
+          frames.push(f);
+          onFrame?.(f);
         }
       : undefined;
   const t = model.sample(n, { ...so, ...(onState ? { onState } : {}) });

@@ -48,7 +48,9 @@ export async function loadModelFromUrl(
   baseUrl: string,
   opts: { useEma?: boolean } = {},
 ): Promise<LoadedFromUrl> {
-  const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, document.baseURI).href;
+  // relative to the page (or to the worker's script, in a worker, which has no document)
+  const here = typeof document !== 'undefined' ? document.baseURI : location.href;
+  const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, here).href;
   const config = await fetchCheckpointConfig(base);
   const wurl = new URL(config.weights.file, base).href;
   const buf = new Uint8Array(await (await get(wurl, 'weights')).arrayBuffer());

@@ -12,10 +12,11 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { saveCheckpoint, type TrainState } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { Adam, Ema, type OptimConfig } from './optim.js';
+import { objectiveOptimizers, type StepRun } from './step-run.js';
 import type { StepRecord, TrainOptions } from './types.js';
 
-/** Everything one invocation of train() works on. */
-export interface Run {
+/** Everything one invocation of train() works on: a StepRun with its run directory, metrics and checkpoints. */
+export interface Run extends StepRun {
   readonly opts: TrainOptions;
   readonly model: GenerativeModel;
   /** the effective configuration of this invocation */
@@ -142,29 +143,10 @@ export async function setupRun(opts: TrainOptions): Promise<Run> {
     clipNorm: cfg.clipNorm,
   };
   const objectives = model.objectives();
-  if (new Set(objectives.map((o) => o.name)).size !== objectives.length)
-    throw new Error(`model '${model.kind}' has duplicate objective names`);
-  const optimizers = new Map<string, Adam>();
-  for (const obj of objectives) {
-    const params = new Map<string, tf.Variable>();
-    for (const v of obj.variables()) {
-      const n = nameOfTf.get(v.name);
-      if (!n)
-        throw new Error(
-          `objective '${obj.name}' trains a variable (${v.name}) that model.variables() does not list`,
-        );
-      params.set(n, v);
-    }
-    const over = obj.optim ?? {};
-    const opt = new Adam(params, {
-      ...optimCfg,
-      ...(over.beta1 !== undefined ? { beta1: over.beta1 } : {}),
-      ...(over.beta2 !== undefined ? { beta2: over.beta2 } : {}),
-    });
-    const st = opts.resume?.optimState.get(obj.name);
-    if (opts.resume) opt.load(st ?? new Map(), state.optim[obj.name]?.t ?? 0);
-    optimizers.set(obj.name, opt);
-  }
+  const optimizers = objectiveOptimizers(objectives, nameOfTf, optimCfg, model.kind);
+  if (opts.resume)
+    for (const [name, opt] of optimizers)
+      opt.load(opts.resume.optimState.get(name) ?? new Map(), state.optim[name]?.t ?? 0);
   const ema = cfg.ema > 0 ? new Ema(named, cfg.ema) : null;
   if (ema && opts.resume?.emaState) ema.load(opts.resume.emaState);
 

@@ -5,16 +5,16 @@ import type { Batch, StepContext } from '../core/model.js';
 import type { RawBatch } from '../data/types.js';
 import { tidyInRows } from '../distributed/rows.js';
 import { globalNorm, learningRate } from './optim.js';
-import type { Run } from './setup.js';
+import type { StepRun } from './step-run.js';
 import { NonFiniteLossError, type StepRecord } from './types.js';
 
-function toBatch(run: Run, b: RawBatch): Batch {
+function toBatch(run: StepRun, b: RawBatch): Batch {
   const x = tf.tensor(b.x, [b.n, ...run.model.spec.shape]);
   return b.y ? { x, y: tf.tensor1d(b.y, 'int32') } : { x };
 }
 
 /** one optimizer step of every objective due at this step (objective.every) on one batch */
-export function runStep(run: Run, b: RawBatch): StepRecord {
+export function runStep(run: StepRun, b: RawBatch): StepRecord {
   const { state, cfg, objectives, optimizers, nameOfTf, rng } = run;
   const lr = learningRate(run.optimCfg, state.step, run.totalSteps);
   const losses: Record<string, number> = {};

@@ -42,6 +42,17 @@ interface PageApi {
   sample(name: string, n: number, o?: object): Promise<{ finite: boolean; seconds: number; count: number }>;
   logLik(name: string, x: number[], n: number, y?: number[]): Promise<{ name: string; values: number[] }[]>;
   train(n: number): Promise<number[]>;
+  sampleLive(
+    name: string,
+    n: number,
+    o?: object,
+  ): Promise<{
+    frames: { step: number; total: number; at: number; values: number[] }[];
+    values: number[];
+    seconds: number;
+    doneAt: number;
+  }>;
+  sampleValues(name: string, n: number, o?: object): Promise<number[]>;
 }
 declare const playground: PageApi;
 
@@ -99,6 +110,72 @@ test('every shipped pretrained model samples finite values in the browser', { sk
     ] as const);
     assert.ok(r.count > 0, e.name);
     assert.equal(r.finite, true, `${e.name}: non-finite samples`);
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('long iterative chains are drawn live, step by step, from the sampling worker', { skip }, async (t) => {
+  const dims = (e: ReturnType<typeof listPretrained>[number]) =>
+    loadCheckpoint(`pretrained:${e.name}`).config.spec.shape.reduce((a, b) => a * b, 1);
+  const long = listPretrained().filter((e) => e.taxonomy.sampling === 'iterative' && dims(e) > 16);
+  assert.ok(
+    long.some((e) => e.taxonomy.family === 'autoregressive'),
+    'no autoregressive model shipped',
+  );
+  const backend = await page.evaluate(() => playground.state.backend);
+  for (const e of long) {
+    const n = 2;
+    const opts = { seed: 5, frames: 28, ...(e.taxonomy.conditional ? { label: 3 } : {}) };
+    const r = await page.evaluate(([name, k, o]) => playground.sampleLive(name, k, o), [
+      e.name,
+      n,
+      opts,
+    ] as const);
+    const F = r.frames;
+    const D = r.values.length;
+    assert.ok(F.length >= 10, `${e.name}: ${F.length} states`);
+    assert.equal(F[0]!.step, 0);
+    assert.equal(F.at(-1)!.step, F[0]!.total);
+    for (let i = 1; i < F.length; i++) assert.ok(F[i]!.step > F[i - 1]!.step, `${e.name}: steps in order`);
+    for (const f of F) {
+      assert.equal(f.values.length, D);
+      assert.ok(f.values.every(Number.isFinite), `${e.name}: non-finite state at step ${f.step}`);
+    }
+    assert.deepEqual(F.at(-1)!.values, r.values, `${e.name}: the last state is the sample`);
+    // live: the states reach the page while the worker's sampler runs, not all at its end
+    const spread = (F.at(-1)!.at - F[0]!.at) / 1000;
+    t.diagnostic(
+      `${e.name}: ${F.length} states over ${spread.toFixed(2)} s of a ${r.seconds.toFixed(2)} s chain`,
+    );
+    assert.ok(spread > 0.5 * r.seconds, `${e.name}: states arrived within ${spread} s of ${r.seconds} s`);
+    if (e.taxonomy.family === 'autoregressive') {
+      // the sample built position by position (raster order): after step s the first s positions of each
+      // image are the final ones and the rest are not drawn yet (0); the filled count only grows
+      const per = D / n / F[0]!.total;
+      let filled = -1;
+      for (const f of F) {
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < D / n; j++) {
+            const v = f.values[i * (D / n) + j]!;
+            const want = j < f.step * per ? r.values[i * (D / n) + j]! : 0;
+            assert.equal(v, want, `${e.name}: step ${f.step}, image ${i}, value ${j}`);
+          }
+        const nz = f.values.filter((v) => v !== 0).length;
+        assert.ok(nz >= filled, `${e.name}: filled pixels went down at step ${f.step}`);
+        filled = nz;
+      }
+      assert.ok(filled > 0, `${e.name}: an empty sample`);
+    }
+    // the sampler is deterministic given the seed: the page's own sample (same backend) is the same
+    if (backend === 'wasm') {
+      const main = await page.evaluate(([name, k, o]) => playground.sampleValues(name, k, o), [
+        e.name,
+        n,
+        opts,
+      ] as const);
+      const diff = Math.max(...main.map((v, i) => Math.abs(v - r.values[i]!)));
+      assert.ok(diff <= 1e-5, `${e.name}: worker and page samples differ by ${diff}`);
+    }
   }
   assert.deepEqual(problems, []);
 });
@@ -165,12 +242,34 @@ test('screenshots of the playground (docs/img/browser-*.png)', { skip }, async (
   const full = await open('');
   // the page samples its cheap models by itself once ready
   await full.waitForFunction(() => playground.state.autoDone, null, { timeout: 120_000 });
-  // one long chain too (the first panel waiting for its button, e.g. a PixelCNN: 8 digits, 784 passes)
-  const waiting = full.locator('.panel', { hasText: 'press sample' }).first();
-  if (await waiting.count()) {
-    const panel = full.locator(`[data-model="${await waiting.getAttribute('data-model')}"]`);
-    // clicked from a timer: the chain then blocks the page's thread, which a synchronous click would wait on
-    await panel.evaluate((p) => setTimeout(() => p.querySelector('button')!.click(), 10));
+  // the long chains too (the panels waiting for their button, e.g. a PixelCNN's 784 passes: drawn live
+  // from the sampling worker)
+  const waiting = full.locator('.panel', { hasText: 'press sample' });
+  // autoregressive ones first (the half-built screenshot shows the sample built pixel by pixel)
+  const names = await waiting.evaluateAll((ps) =>
+    ps
+      .map((p) => ({ name: p.getAttribute('data-model')!, ar: /autoregressive/.test(p.textContent ?? '') }))
+      .sort((a, b) => Number(b.ar) - Number(a.ar))
+      .map((p) => p.name),
+  );
+  for (const [k, name] of names.entries()) {
+    const panel = full.locator(`[data-model="${name}"]`);
+    await panel.locator('button').click();
+    if (k === 0) {
+      // the first one half built (docs/img/browser-steps.png): 'building: step i of total'
+      await panel.locator('.note').evaluate(
+        (note) =>
+          new Promise<void>((done) => {
+            const check = () => {
+              const m = /building: step (\d+) of (\d+)/.exec(note.textContent ?? '');
+              if (m && Number(m[1]) >= 0.4 * Number(m[2])) done();
+              else setTimeout(check, 5);
+            };
+            check();
+          }),
+      );
+      await panel.screenshot({ path: path.join(IMG, 'browser-steps.png') });
+    }
     await panel.locator('.note', { hasText: 'samples in' }).waitFor({ timeout: 180_000 });
   }
   await full.locator('#gallery').screenshot({ path: path.join(IMG, 'browser-gallery.png') });

@@ -122,6 +122,11 @@ test('pretrained add keeps the EMA weights as F16, drops optimizer state, and lo
   assert.equal(ck.optimState.size, 0);
   ck.model.dispose();
   assert.throws(() => addPretrained(run, 'tiny', { root }), UserError);
+  // the playground's sampling defaults travel in config.json (pretrained.sample), which still loads
+  addPretrained(run, 'tiny', { root, force: true, sample: { steps: 20, sampler: 'ddim' } });
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.deepEqual(cfg.pretrained.sample, { steps: 20, sampler: 'ddim' });
+  loadCheckpoint(dir).model.dispose();
   assert.throws(() => addPretrained(run, 'Bad Name', { root }), UserError);
   fs.rmSync(path.join(run, 'eval.json'));
   assert.throws(() => addPretrained(run, 'tiny2', { root }), /has no result\.json or eval\.json/);

@@ -4,19 +4,33 @@ import { UserError } from '../../core/errors.js';
 import { parse, printHelp, type Command } from '../args.js';
 
 const help = () => `usage: genmodels pretrained list
-       genmodels pretrained add <runDir> <name> [--fp16] [--results FILE] [--force]
+       genmodels pretrained add <runDir> <name> [--fp16] [--results FILE] [--force] [--steps N] [--sampler NAME]
 
   The models shipped in assets/pretrained/<name>/ (model.safetensors + config.json + results.json). Any
   command that takes a run directory takes pretrained:<name> (e.g. genmodels sample pretrained:maf-moons).
   add makes one from a run: its model variables (EMA weights when it kept an EMA, no optimizer state),
   its config, and its result.json / eval.json (or --results FILE).
   --fp16     store float32 weights as F16 (half the size; measure with genmodels eval pretrained:<name>)
-  --force    replace an existing pretrained model of that name`;
+  --force    replace an existing pretrained model of that name
+  --steps N, --sampler NAME
+             the playground's defaults for sampling it (e.g. --steps 20 for a diffusion model's DDIM)`;
+
+function positiveInt(v: string): number {
+  const k = Number(v);
+  if (!Number.isInteger(k) || k < 1) throw new UserError(`--steps must be a positive integer (got '${v}')`);
+  return k;
+}
 
 async function run(argv: string[]): Promise<number> {
   const { values: o, positionals } = parse(
     argv,
-    { fp16: { type: 'boolean' }, results: { type: 'string' }, force: { type: 'boolean' } },
+    {
+      fp16: { type: 'boolean' },
+      results: { type: 'string' },
+      force: { type: 'boolean' },
+      steps: { type: 'string' },
+      sampler: { type: 'string' },
+    },
     'pretrained',
   );
   if (o.help) return printHelp(command);
@@ -36,6 +50,10 @@ async function run(argv: string[]): Promise<number> {
       fp16: o.fp16 === true,
       force: o.force === true,
       ...(o.results !== undefined ? { results: String(o.results) } : {}),
+      sample: {
+        ...(o.steps !== undefined ? { steps: positiveInt(String(o.steps)) } : {}),
+        ...(o.sampler !== undefined ? { sampler: String(o.sampler) } : {}),
+      },
     });
     process.stderr.write(
       `wrote pretrained:${e.name} (${e.kind}, ${(e.bytes / 1024).toFixed(0)} KiB${e.fp16 ? ', fp16' : ''})\n`,

@@ -113,6 +113,9 @@ export function acceptsOutput(spec: DataSpec, c: { output: OutputKind | 'auto' }
  * t already drawn). Implementations may keep state (running sums, key/value caches) between calls; calls
  * come in the model's order.
  */
+/** SampleOptions' progress hooks, as the sampling loop calls them */
+export type SampleHooks = Pick<SampleOptions, 'onStep' | 'onState'>;
+
 export interface SamplerSession {
   next(x: tf.Tensor, t: number): tf.Tensor;
   dispose(): void;
@@ -243,34 +246,53 @@ export abstract class Autoregressive implements GenerativeModel {
     });
     const yOh = y ? this.oneHot(y, n) : null;
     try {
-      return this.sampleWith(n, yOh, new Rng(opts.seed ?? 0), T);
+      const hooks = {
+        ...(opts.onStep ? { onStep: opts.onStep } : {}),
+        ...(opts.onState ? { onState: opts.onState } : {}),
+      };
+      return this.sampleWith(n, yOh, new Rng(opts.seed ?? 0), T, hooks);
     } finally {
       y?.dispose();
       yOh?.dispose();
     }
   }
 
-  protected sampleWith(n: number, yOh: tf.Tensor2D | null, rng: Rng, temperature: number): tf.Tensor {
-    return this.sampleLoop(n, this.order(), this.beginSampling(n, yOh), rng, temperature);
+  protected sampleWith(
+    n: number,
+    yOh: tf.Tensor2D | null,
+    rng: Rng,
+    temperature: number,
+    hooks: SampleHooks = {},
+  ): tf.Tensor {
+    return this.sampleLoop(n, this.order(), this.beginSampling(n, yOh), rng, temperature, hooks);
   }
 
-  /** The sequential loop: the drawn values live in a JS buffer; each step draws one position for all samples. */
+  /**
+   * The sequential loop: the drawn values live in a JS buffer; each step draws one position for all samples.
+   * hooks.onState sees the partial sample after each position (positions not drawn yet are 0).
+   */
   protected sampleLoop(
     n: number,
     order: number[],
     session: SamplerSession,
     rng: Rng,
     temperature: number,
+    hooks: SampleHooks = {},
   ): tf.Tensor {
     const { T, C } = this;
     const buf = new Float32Array(n * T * C);
+    const state = () => tf.tensor(buf.slice(), [n, ...this.spec.shape]);
+    const total = order.length;
+    hooks.onState?.(0, total, state);
     try {
-      for (const t of order) {
+      for (const [k, t] of order.entries()) {
         const v = tf.tidy(() => {
           const x = tf.tensor(buf, [n, ...this.spec.shape]);
           return this.head.sample(session.next(x, t), rng.nextSeed(), temperature).dataSync();
         });
         for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) buf[(i * T + t) * C + c] = v[i * C + c]!;
+        hooks.onStep?.(k + 1, total);
+        hooks.onState?.(k + 1, total, state);
       }
     } finally {
       session.dispose();

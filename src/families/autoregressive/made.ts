@@ -14,7 +14,13 @@ import { dims } from '../../data/spec.js';
 import { UserError } from '../../core/model.js';
 import { z } from 'zod';
 import { parseModelOptions } from '../../core/registry.js';
-import { Autoregressive, COMMON_OPTIONS, resolveCommon, type SamplerSession } from './base.js';
+import {
+  Autoregressive,
+  COMMON_OPTIONS,
+  resolveCommon,
+  type SampleHooks,
+  type SamplerSession,
+} from './base.js';
 import { MaskedLinear, Params, degreeMask, randomVar } from './masked.js';
 
 export const MADE_SCHEMA = z.object({
@@ -216,15 +222,16 @@ export class MADE extends Autoregressive {
     return this.session(n, yOh, 0);
   }
 
-  /** a mixture: each sample picks a mask set uniformly, then follows that set's ordering */
+  /** a mixture: each sample picks a mask set uniformly, then follows that set's ordering (hooks: K = 1 only) */
   protected override sampleWith(
     n: number,
     yOh: tf.Tensor2D | null,
     rng: Rng,
     temperature: number,
+    hooks: SampleHooks = {},
   ): tf.Tensor {
     const K = this.masks.length;
-    if (K === 1) return this.sampleLoop(n, this.order(), this.session(n, yOh, 0), rng, temperature);
+    if (K === 1) return this.sampleLoop(n, this.order(), this.session(n, yOh, 0), rng, temperature, hooks);
     const pick = Array.from({ length: n }, () => Math.floor(rng.next() * K));
     const parts: tf.Tensor[] = [];
     const rows: number[] = [];
