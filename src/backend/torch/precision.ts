@@ -123,6 +123,20 @@ export function setBf16Cache(on: boolean): void {
   cacheOn = on;
 }
 
+/**
+ * Matmuls of at most this many multiply-adds stay fp32 under 'bf16' (kernels-conv.ts): there ATen 1.13's oneDNN
+ * bf16 matmul, ~35-60 us per call whatever its size, is slower than fp32 (docs/bf16.md, bench/bf16_micro.py mm).
+ */
+export const BF16_MATMUL_MIN_MACS = 1 << 21;
+let matmulMin = BF16_MATMUL_MIN_MACS;
+export function bf16MatmulMinMacs(): number {
+  return matmulMin;
+}
+/** Change the bound (bench/bf16_ab.ts compares bounds in one process); undefined restores the default. */
+export function setBf16MatmulMinMacs(n: number | undefined): void {
+  matmulMin = n ?? BF16_MATMUL_MIN_MACS;
+}
+
 /** One line for `genmodels info` and the run header. */
 export function describePrecision(p: Precision): string {
   const cpu = cpuBf16();
