@@ -1,5 +1,7 @@
 # bf16 micro-measurement (docs/bf16.md): matmul and conv2d, fp32 vs bf16 inputs vs autocast, fwd and fwd+bwd.
-#   /usr/bin/python3 bench/bf16_micro.py THREADS [unet]
+#   /usr/bin/python3 bench/bf16_micro.py THREADS [unet|mm]
+# mm: the matmul sizes of W1, Glow's 1x1 convolutions and the U-Net, fp32 mm vs cast + bf16 mm + cast back (what
+# the policy runs): where bf16 stops paying (kernels-conv.ts BF16_MATMUL_MIN_MACS)
 import sys, time, torch
 import torch.nn.functional as F
 
@@ -48,9 +50,36 @@ def run(name, flops, f, args):
             rows.append((mode, 'fwd+bwd' if bwd else 'fwd', t * 1e3, fl / t / 1e9))
     return rows
 
+def us_per_call(f, n=200):
+    """median of 5 blocks of n calls, us per call"""
+    for _ in range(20):
+        f()
+    r = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            f()
+        r.append((time.perf_counter() - t0) / n * 1e6)
+    return sorted(r)[2]
+
+
+def mm_sweep():
+    sizes = [(3136, 4, 4), (3136, 8, 8), (784, 16, 16), (3136, 16, 16), (64, 64, 64), (16, 784, 64),
+             (128, 512, 32), (128, 32, 512), (32, 128, 512), (128, 784, 512), (512, 128, 784), (784, 128, 512)]
+    for m, k, n in sizes:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        f32 = us_per_call(lambda: a @ b)
+        low = us_per_call(lambda: (a.bfloat16() @ b.bfloat16()).float())
+        print('mm %5dx%4dx%4d (%9d MACs)  fp32 %8.1f us  cast+bf16+cast %8.1f us  ratio %.2f'
+              % (m, k, n, m * k * n, f32, low, low / f32), flush=True)
+
+
 def main():
     threads = int(sys.argv[1])
     torch.set_num_threads(threads)
+    if sys.argv[2:] == ['mm']:
+        print('torch', torch.__version__, 'threads', threads)
+        return mm_sweep()
     if sys.argv[2:] == ['unet']:  # the U-Net (U) workload's convolutions: batch 16, 16/32/32 channels
         cases = [case_conv(16, 16, 16, 28, 3, 1), case_conv(16, 32, 32, 14, 3, 1), case_conv(16, 32, 32, 7, 3, 1),
                  case_conv(16, 1, 16, 28, 3, 1), case_conv(16, 16, 1, 28, 3, 1)]

@@ -56,22 +56,22 @@ const CASES: PolicyCase[] = [
   {
     name: 'MatMul 2-D (mm)',
     shapes: [
-      [33, 47],
-      [47, 29],
+      [129, 131],
+      [131, 127],
     ],
     f: ([a, b]) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
   },
   {
     name: 'BatchMatMul transposeB',
     shapes: [
-      [3, 9, 17],
-      [3, 33, 17],
+      [3, 65, 97],
+      [3, 129, 97],
     ],
     f: ([a, b]) => tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true),
   },
   {
     name: '_FusedMatMul + bias',
-    shapes: [[17, 40], [40, 9], [9]],
+    shapes: [[131, 129], [129, 127], [127]],
     f: ([a, b, c]) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c }),
     bias: 2,
   },
@@ -203,9 +203,11 @@ test(
         const [gx, gv] = tf.grads(loss)([xt, vt]);
         const ein = tf.einsum('ij,kj->ik', vt, vt); // einsum: outside the policy
         const intMm = tf.matMul(tf.tensor2d(ints, [3, 4], 'int32'), tf.tensor2d(ints, [4, 3], 'int32'));
-        // a float matmul below oneDNN's size (16^3 multiply-adds) stays fp32
+        // float matmuls up to BF16_MATMUL_MIN_MACS multiply-adds stay fp32 (faster there)
         const tiny = tf.grads((p: tf.Tensor) => tf.sum(tf.matMul(p as tf.Tensor2D, tf.transpose(vt))))([vt]);
-        return [loss(xt, vt), gx!, gv!, ein, intMm, tiny[0]!].map((t) => Array.from(t.dataSync()));
+        const m = tf.tensor2d(rand(128 * 128, 9), [128, 128]); // 128^3 = 2^21
+        const mid = tf.grads((p: tf.Tensor) => tf.sum(tf.matMul(p as tf.Tensor2D, m)))([m]);
+        return [loss(xt, vt), gx!, gv!, ein, intMm, tiny[0]!, mid[0]!].map((t) => Array.from(t.dataSync()));
       });
     const fp32 = run();
     setPrecision('bf16');
@@ -221,12 +223,14 @@ test(
 
 test('bf16 policy: evaluation runs fp32 whatever the training precision', { skip }, async () => {
   await setup();
-  // a density whose log-likelihood goes through two oneDNN-sized matmuls: x W1 W2, then a diagonal Gaussian
-  const W1 = tf.tensor2d(rand(3 * 64, 11, -1, 1), [3, 64]);
-  const W2 = tf.tensor2d(rand(64 * 3, 12, -0.2, 0.2), [64, 3]);
+  // a density whose log-likelihood goes through a matmul in the policy (64 x 512 x 128 multiply-adds, above
+  // BF16_MATMUL_MIN_MACS): x W1 W2 W3, then a diagonal Gaussian
+  const W1 = tf.tensor2d(rand(3 * 512, 11, -1, 1), [3, 512]);
+  const W2 = tf.tensor2d(rand(512 * 128, 12, -0.1, 0.1), [512, 128]);
+  const W3 = tf.tensor2d(rand(128 * 3, 13, -0.2, 0.2), [128, 3]);
   class Mixed extends DiagGauss {
     override logProb(x: tf.Tensor): tf.Tensor1D {
-      return tf.tidy(() => super.logProb(tf.matMul(tf.matMul(x as tf.Tensor2D, W1), W2)));
+      return tf.tidy(() => super.logProb(tf.matMul(tf.matMul(tf.matMul(x as tf.Tensor2D, W1), W2), W3)));
     }
   }
   const model = new Mixed(VEC_SPEC, {}, 4);
@@ -251,8 +255,7 @@ test('bf16 policy: evaluation runs fp32 whatever the training precision', { skip
   } finally {
     setPrecision('fp32');
     model.dispose();
-    W1.dispose();
-    W2.dispose();
+    tf.dispose([W1, W2, W3]);
   }
 });
 
@@ -360,9 +363,9 @@ test(
   { skip },
   async () => {
     await setup();
-    const x = tf.tensor4d(rand(2 * 8 * 8 * 3, 1), [2, 8, 8, 3]);
+    const x = tf.tensor4d(rand(4 * 8 * 8 * 3, 1), [4, 8, 8, 3]);
     const w = tf.variable(tf.tensor4d(rand(3 * 3 * 3 * 16, 2, -0.3, 0.3), [3, 3, 3, 16]));
-    const v = tf.variable(tf.tensor2d(rand(16 * 32, 3, -0.3, 0.3), [16, 32]));
+    const v = tf.variable(tf.tensor2d(rand(16 * 1024, 3, -0.3, 0.3), [16, 1024])); // 4.2M MACs: bf16
     const native = () =>
       (tf.engine().backend as unknown as { N: { stats(): { tensors: number } } }).N.stats().tensors;
     const step = () =>

@@ -53,6 +53,10 @@ export function fusedAdamUpdate(p: Variable, m: Variable, v: Variable, g: Tensor
     const decayed = wd > 0 ? (b.call(o.mulS, [b.t(p), 1 - lr * wd]) as NTensor) : b.t(p);
     return b.out(b.call(o.addcdiv, [decayed, mt, denom, (-lr * s) / c1]) as NTensor, 'float32');
   });
+  // m, v (and p when updated in place) were written: a bf16 copy derived from them (precision.ts) is stale
+  b.written(m.dataId);
+  b.written(v.dataId);
+  if (replacement === null) b.written(p.dataId);
   if (replacement !== null) {
     const value = engine().makeTensorFromTensorInfo(replacement);
     p.assign(value);

@@ -9,6 +9,8 @@ interface TData {
   shape: number[];
   dtype: DataType;
   refCount: number;
+  /** a native copy derived from t (the precision policy's bf16 copy): disposed with t or when t is written */
+  derived?: NTensor;
 }
 
 const TORCH_CODE: Partial<Record<DataType, number>> = { float32: 6, int32: 3, bool: 11 }; // c10::ScalarType
@@ -64,7 +66,9 @@ export class TorchBackend extends KernelBackend {
   }
   private set(dataId: DataId, d: TData): void {
     const o = dataId as Owned;
-    if (o[this.ENTRY] === undefined) this.dataIds++;
+    const old = o[this.ENTRY];
+    if (old === undefined) this.dataIds++;
+    else if (old.derived !== undefined) this.N.dispose(old.derived);
     o[this.ENTRY] = d;
   }
   override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
@@ -105,6 +109,7 @@ export class TorchBackend extends KernelBackend {
       d.refCount--;
       if (!force && d.refCount > 0) return false;
       if (d.t !== null) this.N.dispose(d.t);
+      if (d.derived !== undefined) this.N.dispose(d.derived);
       (dataId as Owned)[this.ENTRY] = undefined;
       this.dataIds--;
     }
@@ -144,6 +149,26 @@ export class TorchBackend extends KernelBackend {
     if (d === undefined) throw new Error('torch backend: use of a disposed tensor');
     if (d.t === null) throw new Error(`torch backend: dtype '${d.dtype}' has no native storage`);
     return d.t;
+  }
+  /**
+   * A native tensor derived from info's (the precision policy's bf16 copy, kernels-conv.ts), made by `make` on
+   * first use and kept on the dataId: disposed with it, or dropped by written(). One per dataId.
+   */
+  derived(info: TensorInfo, make: (t: NTensor) => NTensor): NTensor {
+    const d = (info.dataId as Owned)[this.ENTRY];
+    if (d === undefined || d.t === null) return make(this.t(info));
+    if (d.derived !== undefined) return d.derived;
+    const r = make(d.t);
+    if (this.depth > 0) this.kept.push(r); // not a temporary of the running kernel
+    return (d.derived = r);
+  }
+  /** The dataId's memory was written in place (fused Adam): what was derived from it is stale. */
+  written(dataId: DataId): void {
+    const d = this.get(dataId);
+    if (d?.derived !== undefined) {
+      this.N.dispose(d.derived);
+      d.derived = undefined;
+    }
   }
   /**
    * Thread policy. Matmuls and convolutions run on all `threads`; every other operator on one thread.

@@ -29,7 +29,7 @@ import {
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.js';
 import { op } from './aten.js';
-import { precision } from './precision.js';
+import { bf16Cache, bf16MatmulMinMacs, precision } from './precision.js';
 import {
   CPU,
   activation,
@@ -49,16 +49,21 @@ const BF16 = 15; // c10::ScalarType::BFloat16
 const FLOAT = 6; // c10::ScalarType::Float
 /** whether this kernel call runs in bf16 */
 const low = () => precision() === 'bf16';
-/** a kernel input for a bf16 call: float32 copied to bf16, other dtypes as they are */
+const toBf16 = (t: T): T => op.toCopy(t, BF16);
+/**
+ * a kernel input for a bf16 call: float32 copied to bf16 (once per tensor: the copy is kept on its dataId,
+ * precision.ts bf16Cache), other dtypes as they are
+ */
 const lowIn = (b: TorchBackend, i: TensorInfo): T =>
-  i.dtype === 'float32' ? op.toCopy(b.t(i), BF16) : b.t(i);
+  i.dtype !== 'float32' ? b.t(i) : bf16Cache() ? b.derived(i, toBf16) : toBf16(b.t(i));
 const f32 = (t: T): T => op.toCopy(t, FLOAT);
 /**
- * ATen 1.13 hands a bf16 mm / bmm to oneDNN only above 16^3 multiply-adds (mkldnn_gemm_min_size); below it its
- * own bf16 gemm runs, slower than fp32 and summing in bf16 (a 420-MAC bmm was off by ~1% of its result).
- * Those stay fp32.
+ * Matmuls up to bf16MatmulMinMacs() multiply-adds (2^21) stay fp32 under 'bf16': there a bf16 mm is slower than
+ * the fp32 one (ATen 1.13's oneDNN bf16 matmul costs ~35-60 us per call whatever its size; 1 thread, us per call,
+ * fp32 vs cast + bf16 mm + cast back: 3136x8x8 34 vs 110, 64x64x64 6 vs 49, 16x784x64 41 vs 104, 128x512x32
+ * 119 vs 123, 128x784x512 3189 vs 1682; docs/bf16.md). Below 16^3 ATen's own bf16 gemm would run (not oneDNN),
+ * summing in bf16 (a 420-MAC bmm was off by ~1% of its result): those are well under the bound.
  */
-const ONEDNN_MIN_MACS = 16 * 16 * 16;
 function matmulMacs(a: TensorInfo, y: TensorInfo, at: Attrs): number {
   const batch = Math.max(
     a.shape.slice(0, -2).reduce((p, q) => p * q, 1),
@@ -68,9 +73,9 @@ function matmulMacs(a: TensorInfo, y: TensorInfo, at: Attrs): number {
   const n = at.transposeB ? y.shape.at(-2)! : y.shape.at(-1)!;
   return batch * m * k * n;
 }
-/** a matmul in the policy: bf16 inputs and a float32 result under 'bf16' (oneDNN-sized float32 ones) */
+/** a matmul in the policy: bf16 inputs and a float32 result under 'bf16' (above bf16MatmulMinMacs() multiply-adds) */
 const policyMatmul = (b: TorchBackend, a: TensorInfo, y: TensorInfo, at: Attrs): T =>
-  low() && a.dtype === 'float32' && y.dtype === 'float32' && matmulMacs(a, y, at) > ONEDNN_MIN_MACS
+  low() && a.dtype === 'float32' && y.dtype === 'float32' && matmulMacs(a, y, at) > bf16MatmulMinMacs()
     ? f32(matmul(b, a, y, at, (i) => lowIn(b, i)))
     : matmul(b, a, y, at);
 

@@ -107,6 +107,36 @@ export async function withPrecision<R>(p: Precision, fn: () => R | Promise<R>): 
   }
 }
 
+/**
+ * Under 'bf16' each float32 tensor is cast to bf16 once: the copy is kept on the tensor's dataId
+ * (TorchBackend.derived) and reused by every later kernel of the policy that reads it (a weight by the forward
+ * and both gradient kernels, an activation by the forward and the weight gradient, dy by both gradient kernels),
+ * like autocast's cache of leaf casts. The copy is freed with the tensor, and dropped when the tensor is written
+ * in place (the fused Adam update of a weight). GENMODELS_BF16_CACHE=0 (or setBf16Cache(false)) casts on every
+ * call instead (the results are the same bit for bit; the tests compare both).
+ */
+let cacheOn = (globalThis as { process?: ProcLike }).process?.env?.GENMODELS_BF16_CACHE !== '0';
+export function bf16Cache(): boolean {
+  return cacheOn;
+}
+export function setBf16Cache(on: boolean): void {
+  cacheOn = on;
+}
+
+/**
+ * Matmuls of at most this many multiply-adds stay fp32 under 'bf16' (kernels-conv.ts): there ATen 1.13's oneDNN
+ * bf16 matmul, ~35-60 us per call whatever its size, is slower than fp32 (docs/bf16.md, bench/bf16_micro.py mm).
+ */
+export const BF16_MATMUL_MIN_MACS = 1 << 21;
+let matmulMin = BF16_MATMUL_MIN_MACS;
+export function bf16MatmulMinMacs(): number {
+  return matmulMin;
+}
+/** Change the bound (bench/bf16_ab.ts compares bounds in one process); undefined restores the default. */
+export function setBf16MatmulMinMacs(n: number | undefined): void {
+  matmulMin = n ?? BF16_MATMUL_MIN_MACS;
+}
+
 /** One line for `genmodels info` and the run header. */
 export function describePrecision(p: Precision): string {
   const cpu = cpuBf16();
