@@ -53,11 +53,13 @@ function headline(s: Shipped): string {
  * `genmodels pretrained add --steps N --sampler NAME`), e.g. 20 DDIM steps for an image diffusion model.
  */
 function defaults(s: Shipped): gm.SampleOptions {
-  const d = (s.config as { pretrained?: { sample?: { steps?: number; sampler?: string } } }).pretrained
-    ?.sample;
+  const d = (
+    s.config as { pretrained?: { sample?: { steps?: number; sampler?: string; temperature?: number } } }
+  ).pretrained?.sample;
   return {
     ...(d?.steps !== undefined ? { steps: d.steps } : {}),
     ...(d?.sampler !== undefined ? { sampler: d.sampler } : {}),
+    ...(d?.temperature !== undefined ? { temperature: d.temperature } : {}),
   };
 }
 
@@ -138,20 +140,29 @@ function galleryPanel(s: Shipped): HTMLElement {
   const spec = s.model.spec;
   const iterative = t.sampling === 'iterative';
   const seed = el('input', { type: 'number', value: '0', min: '0' });
-  const temp = el('input', { type: 'range', min: '0.1', max: '1.5', step: '0.05', value: '1' });
+  const dflt = defaults(s);
+  const temp = el('input', {
+    type: 'range',
+    min: '0.1',
+    max: '1.5',
+    step: '0.05',
+    value: String(dflt.temperature ?? 1),
+  });
   const label = el('select');
   for (let k = 0; k < (spec.numClasses ?? 0); k++)
     label.append(el('option', { value: String(k) }, String(k)));
   const steps = el('input', { type: 'number', min: '1', placeholder: 'default' });
-  const dflt = defaults(s);
   if (dflt.steps !== undefined) steps.value = String(dflt.steps);
   const go = el('button', {}, 'sample');
   const out = canvas(300, 300);
   const scrub = el('input', { type: 'range', min: '0', max: '0', value: '0', disabled: '' });
   const note = el('div', { class: 'note' });
   const controls = el('div', { class: 'controls' }, 'seed ', seed);
-  // SampleOptions.temperature is read by iterative samplers (autoregressive, diffusion, energy chains)
-  if (iterative) controls.append(' temperature ', temp, ' steps ', steps);
+  // SampleOptions.temperature is read by iterative samplers (autoregressive, diffusion, energy chains) and
+  // by flows, which scale their base noise (z ~ N(0, T^2 I))
+  const tempered = iterative || t.family === 'flow';
+  if (tempered) controls.append(' temperature ', temp);
+  if (iterative) controls.append(' steps ', steps);
   if (t.conditional) controls.append(' label ', label);
   controls.append(go);
   const n = isImage(spec) ? 8 : 300;
@@ -164,7 +175,8 @@ function galleryPanel(s: Shipped): HTMLElement {
       const so: gm.SampleOptions & { frames?: number } = {
         ...dflt,
         seed: Number(seed.value),
-        ...(iterative ? { temperature: Number(temp.value), frames: 28 } : {}),
+        ...(tempered ? { temperature: Number(temp.value) } : {}),
+        ...(iterative ? { frames: 28 } : {}),
         ...(iterative && steps.value !== '' ? { steps: Number(steps.value) } : {}),
         ...(t.conditional ? { label: Number(label.value) } : {}),
       };

@@ -43,7 +43,7 @@ export interface AddPretrainedOptions {
   /** replace an existing pretrained model of this name */
   force?: boolean;
   /** the playground's sampling defaults for it (e.g. fewer steps of an iterative sampler), kept in config.json */
-  sample?: { steps?: number; sampler?: string };
+  sample?: { steps?: number; sampler?: string; temperature?: number };
 }
 
 /**

@@ -1,10 +1,11 @@
 // genmodels pretrained: api/pretrained.ts addPretrained + listPretrained.
 import { addPretrained, listPretrained } from '../../api/pretrained.js';
 import { UserError } from '../../core/errors.js';
-import { parse, printHelp, type Command } from '../args.js';
+import { numArg, parse, printHelp, type Command } from '../args.js';
 
 const help = () => `usage: genmodels pretrained list
        genmodels pretrained add <runDir> <name> [--fp16] [--results FILE] [--force] [--steps N] [--sampler NAME]
+                                [--temperature T]
 
   The models shipped in assets/pretrained/<name>/ (model.safetensors + config.json + results.json). Any
   command that takes a run directory takes pretrained:<name> (e.g. genmodels sample pretrained:maf-moons).
@@ -12,8 +13,9 @@ const help = () => `usage: genmodels pretrained list
   its config, and its result.json / eval.json (or --results FILE).
   --fp16     store float32 weights as F16 (half the size; measure with genmodels eval pretrained:<name>)
   --force    replace an existing pretrained model of that name
-  --steps N, --sampler NAME
-             the playground's defaults for sampling it (e.g. --steps 20 for a diffusion model's DDIM)`;
+  --steps N, --sampler NAME, --temperature T
+             the playground's defaults for sampling it (e.g. --steps 20 for a diffusion model's DDIM,
+             --temperature 0.7 for an image flow)`;
 
 function positiveInt(v: string): number {
   const k = Number(v);
@@ -30,6 +32,7 @@ async function run(argv: string[]): Promise<number> {
       force: { type: 'boolean' },
       steps: { type: 'string' },
       sampler: { type: 'string' },
+      temperature: { type: 'string' },
     },
     'pretrained',
   );
@@ -46,6 +49,9 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'add' && rest.length === 2) {
+    const temperature = numArg(o.temperature, '--temperature');
+    if (temperature !== undefined && !(temperature > 0))
+      throw new UserError(`--temperature must be > 0 (got ${temperature})`);
     const e = addPretrained(rest[0]!, rest[1]!, {
       fp16: o.fp16 === true,
       force: o.force === true,
@@ -53,6 +59,7 @@ async function run(argv: string[]): Promise<number> {
       sample: {
         ...(o.steps !== undefined ? { steps: positiveInt(String(o.steps)) } : {}),
         ...(o.sampler !== undefined ? { sampler: String(o.sampler) } : {}),
+        ...(temperature !== undefined ? { temperature } : {}),
       },
     });
     process.stderr.write(
