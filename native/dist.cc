@@ -13,6 +13,7 @@
 #include <napi.h>
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -109,6 +110,26 @@ void waitFor(Napi::Env env, const c10::intrusive_ptr<c10d::Work>& work, const ch
                                     std::to_string(g_group->size) + "): " + msg);
   }
 }
+// The reduce op argument at info[i] ('sum' when absent), one of `allowed`: "avg" is a SUM that the caller
+// divides (Gloo has no AVG).
+c10d::ReduceOp reduceOpArg(const Napi::CallbackInfo& info, size_t i, const std::vector<std::string>& allowed,
+                           std::string& op) {
+  op = info.Length() > i && info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : "sum";
+  if (std::find(allowed.begin(), allowed.end(), op) == allowed.end()) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    throw Napi::Error::New(info.Env(), "unknown reduce op '" + op + "' (" + list + ")");
+  }
+  return op == "max" ? c10d::ReduceOp::MAX : c10d::ReduceOp::SUM;
+}
+
+// reduce one buffer in place over the ranks
+void allreduceInPlace(Napi::Env env, Group& g, at::Tensor& t, c10d::ReduceOp op) {
+  c10d::AllreduceOptions o;
+  o.reduceOp = op;
+  std::vector<at::Tensor> bucket{t};
+  waitFor(env, g.pg->allreduce(bucket, o), "allreduce");
+}
 #endif
 
 // distInit(host, port, rank, worldSize, timeoutMs): join the group (rank 0 serves the TCPStore)
@@ -167,19 +188,12 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
 #ifdef GENMODELS_C10D
   Group& g = group(env);
   auto ts = tensorList(info[0]);
-  std::string op = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "sum";
+  std::string op;
+  c10d::ReduceOp reduce = reduceOpArg(info, 1, {"sum", "avg", "max"}, op);
   double scale = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 1.0;
   at::Tensor flat = flatten(env, ts);
   if (scale != 1.0) flat.mul_(scale);
-  c10d::AllreduceOptions o;
-  if (op == "sum" || op == "avg")
-    o.reduceOp = c10d::ReduceOp::SUM;  // Gloo has no AVG: sum, then divide
-  else if (op == "max")
-    o.reduceOp = c10d::ReduceOp::MAX;
-  else
-    throw Napi::Error::New(env, "unknown reduce op '" + op + "' (sum, avg, max)");
-  std::vector<at::Tensor> bucket{flat};
-  waitFor(env, g.pg->allreduce(bucket, o), "allreduce");
+  allreduceInPlace(env, g, flat, reduce);
   if (op == "avg") flat.div_(double(g.size));
   return unflatten(env, flat, ts);
 #else
@@ -216,16 +230,11 @@ Napi::Value AllreduceNumbers(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
     throw Napi::TypeError::New(env, "distAllreduceNumbers: expected a Float64Array");
   auto in = info[0].As<Napi::Float64Array>();
-  std::string op = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "sum";
+  std::string op;
+  c10d::ReduceOp reduce = reduceOpArg(info, 1, {"sum", "max"}, op);
   at::Tensor t = at::empty({int64_t(in.ElementLength())}, at::TensorOptions().dtype(at::kDouble));
   std::memcpy(t.data_ptr(), in.Data(), in.ElementLength() * sizeof(double));
-  c10d::AllreduceOptions o;
-  if (op == "max")
-    o.reduceOp = c10d::ReduceOp::MAX;
-  else if (op != "sum")
-    throw Napi::Error::New(env, "unknown reduce op '" + op + "' (sum, max)");
-  std::vector<at::Tensor> bucket{t};
-  waitFor(env, g.pg->allreduce(bucket, o), "allreduce");
+  allreduceInPlace(env, g, t, reduce);
   auto out = Napi::Float64Array::New(env, in.ElementLength());
   std::memcpy(out.Data(), t.data_ptr(), in.ElementLength() * sizeof(double));
   return out;
