@@ -189,9 +189,24 @@ export class TorchBackend extends KernelBackend {
    */
   static readonly PARALLEL_MIN = 1 << 18;
   private big = false;
+  /**
+   * Convolutions of fewer multiply-adds than this run on one thread. With idle OpenMP workers asleep
+   * (OMP_WAIT_POLICY=PASSIVE, the default here) every parallel region pays their wake-up: Glow's
+   * convolutions (13-14 M multiply-adds each) took 31 ms per step on 2 threads against 25 ms on one, a
+   * 64->64 3x3 one on 16x14x14 (116 M) 6.3 ms against 8.7 ms (docs/backend.md).
+   */
+  static PARALLEL_MIN_MACS = Number(
+    (typeof process !== 'undefined' && process.env?.GENMODELS_CONV_PARALLEL_MIN_MACS) || 1 << 24,
+  );
+  private small = false;
   /** Let the next calls (until the next kernel) use all threads when `size` elements are touched. */
   sizeHint(size: number): void {
     this.big = size >= TorchBackend.PARALLEL_MIN;
+    this.small = false;
+  }
+  /** The running kernel's work in multiply-adds: below PARALLEL_MIN_MACS its matmul / conv calls use one thread. */
+  workHint(macs: number): void {
+    this.small = macs < TorchBackend.PARALLEL_MIN_MACS;
   }
   setThreads(n: number): number {
     this.threads = this.N.setNumThreads(n);
@@ -205,7 +220,7 @@ export class TorchBackend extends KernelBackend {
   }
   /** Call an ATen operator by handle; tensors it returns are scoped to the running kernel. */
   call(handle: number, args: Arg[]): unknown {
-    const team = this.big || this.parallelOps[handle] === 1 ? this.threads : 1;
+    const team = this.big || (this.parallelOps[handle] === 1 && !this.small) ? this.threads : 1;
     if (team !== this.team) {
       this.N.setOmpThreads(team);
       this.team = team;

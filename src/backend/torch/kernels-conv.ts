@@ -94,7 +94,7 @@ function unpadNCHW(t: T, c: ConvInfo, padded: boolean): T {
   t = op.slice(t, 2, p.top, p.top + c.inHeight, 1);
   return op.slice(t, 3, p.left, p.left + c.inWidth, 1);
 }
-const convInfo = (x: number[], f: number[], a: Attrs, depthwise = false) =>
+const convShape = (x: number[], f: number[], a: Attrs, depthwise = false) =>
   backend_util.computeConv2DInfo(
     x as [number, number, number, number],
     f as [number, number, number, number],
@@ -105,6 +105,13 @@ const convInfo = (x: number[], f: number[], a: Attrs, depthwise = false) =>
     depthwise,
     backend_util.convertConv2DDataFormat(a.dataFormat ?? 'NHWC'),
   );
+/** The convolution's geometry; tells the backend its size (multiply-adds), which picks the thread team. */
+function convInfo(b: TorchBackend, x: number[], f: number[], a: Attrs, depthwise = false): ConvInfo {
+  const c = convShape(x, f, a, depthwise);
+  const perOut = c.filterHeight * c.filterWidth * (depthwise ? 1 : c.inChannels);
+  b.workHint(c.batchSize * c.outHeight * c.outWidth * c.outChannels * perOut);
+  return c;
+}
 /** tfjs filter [fh, fw, in/groups, out] (depthwise: [fh, fw, C, M]) -> ATen OIHW view. */
 function oihw(w: T, c: ConvInfo, depthwise: boolean): T {
   if (depthwise) w = op.reshape(w, [c.filterHeight, c.filterWidth, 1, c.outChannels]);
@@ -118,7 +125,7 @@ export function conv2d(
   depthwise: boolean,
   bias: TensorInfo | null = null,
 ): T {
-  const c = convInfo(x.shape, filter.shape, a, depthwise);
+  const c = convInfo(b, x.shape, filter.shape, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
   // depthwise convolutions stay fp32 (the policy covers Conv2D, FusedConv2D and the fused conv + bias)
   const lp = !depthwise && low();
@@ -147,7 +154,7 @@ function convBackpropInput(
   a: Attrs,
   depthwise: boolean,
 ): TensorInfo {
-  const c = convInfo(a.inputShape, filter.shape, a, depthwise);
+  const c = convInfo(b, a.inputShape, filter.shape, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
   const p = c.padInfo;
   const sym = symmetric(c);
@@ -181,7 +188,7 @@ function convBackpropFilter(
   depthwise: boolean,
 ): TensorInfo {
   const fs = a.filterShape as number[];
-  const c = convInfo(x.shape, fs, a, depthwise);
+  const c = convInfo(b, x.shape, fs, a, depthwise);
   const last = c.dataFormat === 'channelsLast';
   const lp = !depthwise && low();
   const t = (i: TensorInfo) => (lp ? lowIn(b, i) : b.t(i));
@@ -216,7 +223,7 @@ export function conv2dGrads(
   dy: TensorInfo,
   a: Attrs,
 ): TensorInfo[] {
-  const c = convInfo(x.shape, filter.shape, a, false);
+  const c = convInfo(b, x.shape, filter.shape, a, false);
   const last = c.dataFormat === 'channelsLast';
   const lp = low();
   const t = (i: TensorInfo) => (lp ? lowIn(b, i) : b.t(i));
