@@ -518,3 +518,29 @@ test(
     }
   },
 );
+
+test(
+  'small elementwise arithmetic (the addon loop for <= 256 contiguous values) is bit-identical to IEEE float32',
+  { skip },
+  async () => {
+    // cpu computes each + - * / in float64 and rounds once to float32: the correctly rounded float32 result
+    const specials = [0, -0, 1e-38, 3.4e38, -3.4e38, Infinity, -Infinity, NaN, 1, -1, 0.1, 7];
+    for (const n of [4, 256, 257, 1000]) {
+      const a = Float32Array.from(
+        { length: n },
+        (_, i) => specials[i % 12]! * (i % 5 === 0 ? 1 : Math.sin(i) * 3),
+      );
+      const b = Float32Array.from({ length: n }, (_, i) => specials[(i * 7) % 12]! + Math.cos(i));
+      for (const f of [tf.add, tf.sub, tf.mul, tf.div]) {
+        const run = async (backend: string) => {
+          await tf.setBackend(backend);
+          return tf.tidy(() => Array.from(f(tf.tensor1d(a), tf.tensor1d(b)).dataSync()));
+        };
+        const got = await run('torch');
+        const want = await run('cpu');
+        assert.deepEqual(got, want, `${f.name} on ${n} values`);
+      }
+    }
+    await tf.setBackend('torch');
+  },
+);
