@@ -25,23 +25,12 @@ export interface Run extends StepRun {
   readonly outDir: string;
   readonly ckptDir: string;
   readonly log: (line: string) => void;
-  readonly state: TrainState & { elapsedSec: number };
-  readonly rng: Rng;
-  readonly optimCfg: OptimConfig;
-  readonly objectives: Objective[];
-  readonly optimizers: Map<string, Adam>;
-  readonly ema: Ema | null;
-  /** tf variable name -> the model's name for it */
-  readonly nameOfTf: Map<string, string>;
   /** every step record, from the start of the run */
   readonly history: StepRecord[];
   /** the first test metric of every evaluation */
   readonly evalHistory: { step: number; nats: number }[];
   readonly stepsPerEpoch: number;
-  readonly totalSteps: number;
   lastEval?: EvalResult;
-  /** seconds of training, across resumes */
-  elapsed(): number;
   /** append one line to metrics.jsonl */
   append(rec: object): void;
   /** log a warning and record it in metrics.jsonl */
