@@ -99,13 +99,14 @@ bool isLoopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
 
+// c10d's messages carry a C++ backtrace after the first line: JS gets the first line only
+std::string firstLine(const std::string& msg) { return msg.substr(0, msg.find('\n')); }
+
 void waitFor(Napi::Env env, const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
   try {
     work->wait(g_group->timeout);
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    auto nl = msg.find('\n');
-    if (nl != std::string::npos) msg = msg.substr(0, nl);
+    const std::string msg = firstLine(e.what());
     throw Napi::Error::New(env, std::string(what) + " failed (rank " + std::to_string(g_group->rank) + " of " +
                                     std::to_string(g_group->size) + "): " + msg);
   }
@@ -168,9 +169,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     g->timeout = timeout;
     g_group = std::move(g);
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    auto nl = msg.find('\n');
-    if (nl != std::string::npos) msg = msg.substr(0, nl);
+    const std::string msg = firstLine(e.what());
     throw Napi::Error::New(env, "rendezvous at " + host + ":" + std::to_string(port) + " failed (rank " +
                                     std::to_string(rank) + " of " + std::to_string(size) + "): " + msg);
   }

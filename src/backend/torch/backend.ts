@@ -195,8 +195,8 @@ export class TorchBackend extends KernelBackend {
    * convolutions (13-14 M multiply-adds each) took 31 ms per step on 2 threads against 25 ms on one, a
    * 64->64 3x3 one on 16x14x14 (116 M) 6.3 ms against 8.7 ms (docs/backend.md).
    */
-  static PARALLEL_MIN_MACS = Number(
-    (typeof process !== 'undefined' && process.env?.GENMODELS_CONV_PARALLEL_MIN_MACS) || 1 << 24,
+  static PARALLEL_MIN_MACS = parallelMinMacs(
+    typeof process !== 'undefined' ? process.env?.GENMODELS_CONV_PARALLEL_MIN_MACS : undefined,
   );
   private small = false;
   /** Let the next calls (until the next kernel) use all threads when `size` elements are touched. */
@@ -294,4 +294,13 @@ export class TorchBackend extends KernelBackend {
 function track(r: unknown, scope: NTensor[]): void {
   if (typeof r === 'number') scope.push(r as NTensor);
   else if (Array.isArray(r)) for (const e of r) track(e, scope);
+}
+
+/** GENMODELS_CONV_PARALLEL_MIN_MACS, a count of multiply-adds >= 0 (default 2^24; anything else: the default) */
+function parallelMinMacs(v: string | undefined): number {
+  if (v === undefined || v === '') return 1 << 24;
+  const n = Number(v);
+  if (Number.isFinite(n) && n >= 0) return n;
+  console.warn(`genmodels: GENMODELS_CONV_PARALLEL_MIN_MACS='${v}' is not a count >= 0; using ${1 << 24}`);
+  return 1 << 24;
 }
