@@ -121,6 +121,11 @@ export function luWeight({ L, U, logs, P, sign }: LuFactors): tf.Tensor2D {
   });
 }
 
+/** y = x W^T along the last axis (a 1x1 convolution of an NHWC image, or a linear map of vectors) */
+export function mixChannels(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
+  return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, w.shape[1]]), w, false, true), x.shape));
+}
+
 /**
  * Glow's invertible 1x1 convolution with the LU-parameterized weight (Kingma & Dhariwal 2018, sec. 3.2,
  * eq. 10): y = x W^T along the last axis. With M = (L' + I) U'', W = P M: dx = dy W, dW = dy^T x,
@@ -128,10 +133,8 @@ export function luWeight({ L, U, logs, P, sign }: LuFactors): tf.Tensor2D {
  * dlogs = diag(dU'') sign exp(logs). P and sign are constants.
  */
 export function invConv1x1(x: tf.Tensor, f: LuFactors): tf.Tensor {
-  const C = f.L.shape[0]!;
-  const mix = (xt: tf.Tensor, w: tf.Tensor2D) =>
-    tf.reshape(tf.matMul(tf.reshape(xt, [-1, C]), w, false, true), xt.shape);
-  if (x.dtype !== 'float32' || !fused(FUSED_INVCONV.invConv)) return tf.tidy(() => mix(x, luWeight(f)));
+  if (x.dtype !== 'float32' || !fused(FUSED_INVCONV.invConv))
+    return tf.tidy(() => mixChannels(x, luWeight(f)));
   const { P, sign } = f;
   const g = tf.customGrad((xi: tf.Tensor | tf.GradSaveFunc, Li, Ui, li, save) => {
     const [xt, Lt, Ut, lt] = [xi as tf.Tensor, Li as tf.Tensor, Ui as tf.Tensor, li as tf.Tensor];

@@ -6,7 +6,7 @@
 // The inverse uses W^{-1} computed in float64 (C is small); it is not differentiated (sampling only).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../core/rng.js';
-import { invConv1x1, channelLogDet, luWeight, type LuFactors } from '../../ops/flow.js';
+import { channelLogDet, invConv1x1, luWeight, mixChannels, type LuFactors } from '../../ops/flow.js';
 import { invert, luDecompose, randomOrthogonal } from './linalg.js';
 import { variable, type ForwardResult, type InverseResult, type Transform } from './transform.js';
 
@@ -66,8 +66,7 @@ export class InvConv1x1 implements Transform {
     return tf.tidy(() => {
       const wInv = tf.tensor2d(Float32Array.from(invert(this.weight().dataSync(), this.C)), [this.C, this.C]);
       const logDet = channelLogDet(this.logs, y.shape[0]!, -this.positions);
-      const x = tf.reshape(tf.matMul(tf.reshape(y, [-1, this.C]), wInv, false, true), y.shape);
-      return { x, logDet };
+      return { x: mixChannels(y, wInv), logDet };
     });
   }
 }
